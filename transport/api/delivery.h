@@ -174,6 +174,16 @@ struct RelayRoute {
   uint32_t concurrency = 10;
 };
 
+// One host of an ordered delivery plan: the MX planner's output for Mx routes, the relay
+// host for Relay routes. Addresses are already resolved and ordered by ipLookupStrategy and
+// capped at maxMultihomed; the SMTP client tries them in order (next address on connect
+// failure), then moves to the next host (DESIGN.md §4 failover rules).
+struct TargetHost {
+  std::string name;                    // host name, no trailing dot (or an IP literal)
+  std::vector<std::string> addresses;  // IPv4/IPv6 literals
+  uint16_t port = 25;
+};
+
 struct DeliveryRequest {
   std::string route_name;
   std::variant<LocalRoute, MxRoute, RelayRoute> route;
