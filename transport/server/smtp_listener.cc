@@ -1,0 +1,107 @@
+#include "transport/server/smtp_listener.h"
+
+#include <event2/listener.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/logging.h"
+#include "transport/server/socket_address.h"
+
+namespace outpost::smtp_server {
+
+StatusOr<std::unique_ptr<SmtpListener>> SmtpListener::Create(LibeventDispatcher& dispatcher,
+                                                             ListenerOptions options,
+                                                             IngestSink& sink) {
+  OUTPOST_RETURN_IF_ERROR(ValidateListenerOptions(options));
+  OUTPOST_ASSIGN_OR_RETURN(RecipientPolicy policy, RecipientPolicy::Create(options));
+  SslCtxPtr tls;
+  if (!options.tls_cert_file.empty()) {
+    OUTPOST_ASSIGN_OR_RETURN(tls, CreateServerTlsContext(options.tls_cert_file,
+                                                         options.tls_key_file));
+  }
+  OUTPOST_ASSIGN_OR_RETURN(SocketAddress addr, ParseSocketAddress(options.bind));
+  std::unique_ptr<SmtpListener> l(
+      new SmtpListener(dispatcher, std::move(options), sink, std::move(policy), std::move(tls)));
+  l->listener_ = evconnlistener_new_bind(
+      dispatcher.base(), &SmtpListener::OnAccept, l.get(),
+      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, -1, addr.get(),
+      static_cast<int>(addr.length));
+  if (l->listener_ == nullptr) {
+    return Status::IoError("listener " + l->options_.name + ": cannot bind " +
+                           l->options_.bind + ": " + std::strerror(errno));
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  if (getsockname(evconnlistener_get_fd(l->listener_), reinterpret_cast<sockaddr*>(&bound),
+                  &len) == 0) {
+    l->port_ = PortOf(reinterpret_cast<sockaddr*>(&bound));
+  }
+  OUTPOST_LOG_INFO("smtp_listening", {"listener", l->options_.name}, {"bind", l->options_.bind},
+                   {"port", l->port_}, {"starttls", l->tls_ ? "true" : "false"});
+  return l;
+}
+
+SmtpListener::SmtpListener(LibeventDispatcher& dispatcher, ListenerOptions options,
+                           IngestSink& sink, RecipientPolicy policy, SslCtxPtr tls)
+    : dispatcher_(dispatcher),
+      options_(std::move(options)),
+      policy_(std::move(policy)),
+      tls_(std::move(tls)) {
+  ctx_.dispatcher = &dispatcher_;
+  ctx_.options = &options_;
+  ctx_.policy = &policy_;
+  ctx_.tls = tls_.get();
+  ctx_.sink = &sink;
+}
+
+SmtpListener::~SmtpListener() {
+  if (listener_ != nullptr) evconnlistener_free(listener_);
+  sessions_.clear();
+}
+
+void SmtpListener::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
+  static_cast<SmtpListener*>(arg)->Accept(fd, addr);
+}
+
+void SmtpListener::Accept(int fd, const sockaddr* addr) {
+  evutil_make_socket_nonblocking(fd);
+  auto ip = IpAddress::FromSockaddr(addr);
+  if (!ip.ok()) {
+    evutil_closesocket(fd);
+    return;
+  }
+  SmtpSession::Peer peer;
+  peer.ip = *ip;
+  peer.port = PortOf(addr);
+  peer.relay_network = policy_.IsRelayNetwork(*ip);
+  std::string key = ip->ToString();
+  std::optional<SmtpReply> reject;
+  bool counted = !peer.relay_network;
+  if (counted && connections_per_ip_[key] >= options_.max_connections_per_ip) {
+    reject = Reply(421, "4.7.0", options_.hostname + " Error: too many connections from " + key);
+    counted = false;
+  }
+  if (connections_per_ip_[key] == 0 && !counted) connections_per_ip_.erase(key);
+  if (counted) ++connections_per_ip_[key];
+  auto session = std::make_unique<SmtpSession>(
+      ctx_, fd, peer, [this, counted](SmtpSession* s) { OnSessionFinished(s, counted); },
+      std::move(reject));
+  SmtpSession* raw = session.get();
+  sessions_.emplace(raw, std::move(session));
+  raw->Start();
+}
+
+void SmtpListener::OnSessionFinished(SmtpSession* session, bool counted) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  if (counted) {
+    std::string key = session->peer().ip.ToString();
+    if (--connections_per_ip_[key] <= 0) connections_per_ip_.erase(key);
+  }
+  std::unique_ptr<SmtpSession> owned = std::move(it->second);
+  sessions_.erase(it);
+  dispatcher_.DeferredDelete(std::move(owned));
+}
+
+}  // namespace outpost::smtp_server
