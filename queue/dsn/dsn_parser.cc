@@ -74,11 +74,12 @@ StatusOr<ParsedRecipient> ReadRecipient(std::vector<HeaderField> group, size_t i
 
 Status ReadStatusBlock(std::string_view block, ParsedDsn* out) {
   std::vector<std::vector<HeaderField>> groups;
-  while (!TrimWhitespace(block).empty()) {
+  // Each round consumes at least one line (an empty one just ends an empty group), so this
+  // is linear in the block even when it is mostly blank lines.
+  while (!block.empty()) {
     std::string_view rest;
     std::vector<HeaderField> group = ReadFields(block, &rest);
     if (!group.empty()) groups.push_back(std::move(group));
-    if (rest.size() == block.size()) break;  // no progress: stop (cannot happen, but be total)
     block = rest;
   }
   if (groups.size() < 2) {
