@@ -1,0 +1,210 @@
+#pragma once
+// The delivery engine (DESIGN.md §2, §4): finds due recipients, decides routes, groups them
+// into transactions, hands those to the delivery agents, and records outcomes durably (with
+// the DSN they cause in the same batch). It never touches a socket and never blocks its loop
+// on storage writes: store completions and agent results come back as posted callbacks.
+//
+// Threading: every method is called on the Dispatcher's loop thread, and every callback runs
+// there. The Scheduler must be destroyed before the QueueStore and the agents; callbacks of
+// agents or of the store arriving after its destruction are ignored.
+//
+// How work is found: one timer, armed at the earliest due time over the virtual queues that
+// have a free slot (QueueStore::NextDueMs), plus wake-ups on Submit, on outcomes and on
+// operator actions. A wake-up scans each queue's due index in bounded batches (never more
+// recipients than the queue has free transaction slots) and leases what it takes; nothing
+// waiting (deferred, held) is ever visited.
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/dispatcher.h"
+#include "common/status.h"
+#include "queue/dsn/dsn_composer.h"
+#include "queue/queue_store.h"
+#include "router/router.h"
+#include "scheduler/dsn_writer.h"
+#include "scheduler/metrics.h"
+#include "scheduler/outcome_planner.h"
+#include "scheduler/router_host_policy.h"
+#include "scheduler/schedule_plan.h"
+#include "transport/api/delivery.h"
+
+namespace outpost::scheduler {
+
+// The delivery agent per route kind (not owned; must outlive the Scheduler). A kind without
+// an agent makes its recipients fail temporarily with last_error 'config'.
+using AgentMap = std::map<router::Route::Kind, transport::DeliveryAgent*>;
+
+struct SchedulerOptions {
+  size_t scan_batch = 256;                // recipients leased per due-index scan
+  size_t max_recipients_per_pump = 4096;  // then the loop yields to other events
+  // Recipients held in memory per virtual queue while their destination is at its
+  // concurrency limit or suspended. Beyond it they are postponed in the store by
+  // `overflow_retry` (no attempt counted) so memory stays bounded.
+  size_t max_parked_per_queue = 20000;
+  Millis overflow_retry{std::chrono::minutes(1)};
+  Millis config_retry{std::chrono::minutes(5)};  // DESIGN.md §4 'config' failures
+  Millis store_error_backoff{std::chrono::seconds(5)};
+  RandomSource random;           // retry jitter; default: seeded from std::random_device
+  dsn::RandomBits dsn_random;    // MIME boundaries; default: seeded from std::random_device
+  std::string fallback_hostname = "localhost";  // when server.hostname is empty
+};
+
+// A destination an operator can suspend: a recipient domain or a route name.
+struct Destination {
+  enum class Kind { kDomain, kRoute };
+  Kind kind = Kind::kDomain;
+  std::string name;
+  friend auto operator<=>(const Destination&, const Destination&) = default;
+};
+
+class Scheduler {
+ public:
+  using OpDone = std::function<void(StatusOr<queue::OpCounts>)>;
+
+  Scheduler(Dispatcher& dispatcher, queue::QueueStore& store,
+            std::shared_ptr<const router::Router> router, AgentMap agents,
+            SchedulerOptions options = {});
+  // Releases every lease it holds (in-flight results arriving later are dropped: those
+  // recipients are simply due again, as after a crash).
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Learns the virtual queues present in the store and starts picking work.
+  void Start();
+
+  // The ingest entry point (SMTP listener, admin API inject, DSNs). `message` carries no
+  // policy fields: the schedule expression is evaluated per recipient here. `done` gets the
+  // message id once the message is durable (or the store's error), on the loop thread.
+  void Submit(queue::NewMessage message, std::function<void(StatusOr<uint64_t>)> done);
+
+  // SIGHUP: new decisions use `router`; transactions in flight keep the one they started with.
+  void SetRouter(std::shared_ptr<const router::Router> router);
+  const std::shared_ptr<const router::Router>& router() const { return router_; }
+
+  // Operator actions (admin API). They wake the loop when done. An action on a recipient in
+  // flight takes effect when its attempt ends (the store records it); recipients merely
+  // waiting in memory for a destination slot are let go first so the action applies now.
+  void Hold(queue::Selection sel, bool pause_expiry, OpDone done);
+  void Release(queue::Selection sel, OpDone done);
+  void RetryNow(queue::Selection sel, OpDone done);
+  // With `bounce`, a failure DSN covers the cancelled recipients (NOTIFY permitting).
+  void Cancel(queue::Selection sel, bool bounce, OpDone done);
+  // Failed -> scheduled, with the schedule expression re-run on the current config.
+  void Replay(queue::Selection sel, OpDone done);
+
+  // Recipients bound for a suspended destination wait (no attempt, no retry_num change)
+  // until Resume. Not persisted: a restart resumes everything.
+  void Suspend(Destination d);
+  void Resume(const Destination& d);
+  std::vector<Destination> suspended() const;
+
+  // Stops picking, lets transactions in flight finish and their outcomes be written, then
+  // calls `done(true)`; `done(false)` if `deadline` passed first (the unfinished leases are
+  // simply due again after a restart). Picking stays stopped afterwards.
+  void Drain(Millis deadline, std::function<void(bool clean)> done);
+
+  SchedulerMetrics metrics() const;
+  size_t in_flight_transactions() const { return txns_.size(); }
+  size_t pending_writes() const { return pending_writes_; }
+  size_t parked_recipients() const;
+
+ private:
+  struct QueueState {
+    uint32_t in_flight = 0;  // transactions
+    size_t parked = 0;       // recipients leased and waiting in memory
+  };
+  // Leased recipients of one message waiting in memory (destination full or suspended).
+  struct ParkedGroup {
+    uint64_t msg_id = 0;
+    std::string queue;
+    std::vector<uint32_t> idxs;
+  };
+  // Due recipients of one message sharing a route (and, for Mx, a domain).
+  struct Group {
+    const router::Route* route = nullptr;
+    std::string domain;
+    std::string dest_key;  // "" = no per-destination limit (Local)
+    uint32_t dest_limit = 0;
+    std::vector<const proto::RecipientRecord*> rcpts;
+  };
+  struct Txn;
+  // A planned change plus what its log line needs.
+  struct Item {
+    PlannedChange plan;
+    std::string address;
+    uint32_t retry_num_after = 0;
+  };
+  class BodyCache;
+
+  void Wake();
+  void Pump();
+  // Leases up to `budget` due recipients of `queue`; false when the store failed.
+  bool ScanQueue(const std::string& queue, int64_t now, size_t* budget, bool* more);
+  void RearmTimer(int64_t now);
+  // Decides what happens to leased recipients `idxs` of one message.
+  void Process(uint64_t msg_id, const std::string& queue, const std::vector<uint32_t>& idxs);
+  void DispatchOrPark(const proto::MessageRecord& message, BodyCache& body,
+                      const std::string& queue, Group& group, std::vector<Item>* immediate);
+  void Dispatch(const proto::MessageRecord& message, BodyCache& body, const std::string& queue,
+                Group& group);
+  void OnTransactionDone(uint64_t txn_id, transport::DeliveryResult result);
+  // Writes planned changes of one message: one ApplyOutcome per DSN event (the DSN in the
+  // same batch), changes without a DSN riding with the first.
+  void Write(const proto::MessageRecord& message, BodyCache& body, std::vector<Item> items);
+  void WriteBatch(const proto::MessageRecord& message, BodyCache& body, std::vector<Item> items,
+                  std::optional<dsn::DsnEvent> event);
+
+  void Park(const std::string& key, ParkedGroup group);
+  void ServeParked(const std::string& dest_key);
+  void ReleaseParked(const std::string& key);
+  void UnparkAll();
+  bool QueueHasRoom(const std::string& queue) const;
+  uint32_t QueueCap(const std::string& queue) const;
+  bool DestinationHasRoom(const std::string& key, uint32_t limit) const;
+  void NoteQueue(const std::string& queue) { queues_.try_emplace(queue); }
+  void NoteQueues(const queue::NewMessage& m);
+  void CheckDrain();
+  void FinishDrain(bool clean);
+  std::string ReportingMta() const;
+  std::optional<queue::NewMessage> CancelReport(const queue::QueuedMessage& qm,
+                                                const std::vector<uint32_t>& cancelled);
+  OpDone WakeAfter(OpDone done);
+  const router::Schedule* ScheduleOf(const router::Router& r, const proto::RecipientRecord& rec);
+  PlanContext ContextFor(const router::Schedule* schedule, int64_t now) const;
+
+  Dispatcher& dispatcher_;
+  queue::QueueStore& store_;
+  std::shared_ptr<const router::Router> router_;
+  AgentMap agents_;
+  SchedulerOptions options_;
+  DsnWriter dsn_writer_;
+  std::unique_ptr<Timer> timer_;
+  std::unique_ptr<Timer> drain_timer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  bool started_ = false;
+  bool pump_posted_ = false;
+  bool draining_ = false;
+  std::function<void(bool)> drain_done_;
+  int64_t backoff_until_ms_ = 0;
+
+  std::map<std::string, QueueState> queues_;
+  std::map<std::string, uint32_t> dest_in_flight_;
+  std::map<std::string, std::deque<ParkedGroup>> parked_;  // "dest:..." or "suspend:..."
+  std::set<std::string> suspended_domains_;
+  std::set<std::string> suspended_routes_;
+  std::unordered_map<uint64_t, std::unique_ptr<Txn>> txns_;
+  uint64_t next_txn_id_ = 1;
+  size_t pending_writes_ = 0;
+  SchedulerMetrics metrics_;
+};
+
+}  // namespace outpost::scheduler
