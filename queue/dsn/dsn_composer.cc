@@ -50,6 +50,7 @@ std::string Bounded(std::string s, size_t max) {
 
 std::string StatusFor(const RecipientReport& r) {
   if (IsValidEnhancedStatus(r.status)) return r.status;
+  if (IsValidEnhancedStatus(r.reply_enhanced)) return r.reply_enhanced;
   int cls = r.smtp_code / 100;
   if (r.smtp_code >= 200 && r.smtp_code <= 599 && (cls == 2 || cls == 4 || cls == 5)) {
     return std::to_string(cls) + ".0.0";
@@ -120,8 +121,9 @@ Prepared Prepare(const RecipientReport& r) {
     p.diagnostic_type = "smtp";
     p.diagnostic = std::to_string(r.smtp_code);
     // The enhanced code goes after the reply code unless the text already starts with it.
-    if (IsValidEnhancedStatus(r.status) && !std::string_view(text).starts_with(r.status)) {
-      p.diagnostic += " " + r.status;
+    if (IsValidEnhancedStatus(r.reply_enhanced) &&
+        !std::string_view(text).starts_with(r.reply_enhanced)) {
+      p.diagnostic += " " + r.reply_enhanced;
     }
     if (!text.empty()) p.diagnostic += " " + text;
   } else if (!text.empty()) {

@@ -50,12 +50,14 @@ struct RecipientReport {
   // ORCPT parameter as received ("rfc822;a+2Bb@example.org", xtext); "" = none.
   std::string original_recipient;
   DsnAction action = DsnAction::kFailed;
-  // RFC 3463 enhanced code ("5.1.1"). Empty or malformed -> synthesized from smtp_code's class
-  // (4.0.0 / 5.0.0 / 2.0.0), or from the action when there was no reply at all.
+  // The Status field when set (policy may say more than the peer did, e.g. 4.4.7 when a
+  // recipient expired). Empty or malformed -> reply_enhanced, else synthesized from
+  // smtp_code's class (2.0.0 / 4.0.0 / 5.0.0), else from the action when there was no reply.
   std::string status;
-  int smtp_code = 0;       // last reply code; 0 when no reply was received
-  std::string reply_text;  // last reply text (untrusted peer text; may span lines)
-  std::string remote_mta;  // host that gave the reply; "" when none (e.g. DNS failure)
+  std::string reply_enhanced;  // enhanced code of the last reply ("5.1.1"), "" = none
+  int smtp_code = 0;           // last reply code; 0 when no reply was received
+  std::string reply_text;      // last reply text (untrusted peer text; may span lines)
+  std::string remote_mta;      // host that gave the reply; "" when none (e.g. DNS failure)
   std::optional<int64_t> last_attempt_unix_ms;
   std::optional<int64_t> will_retry_until_unix_ms;  // only written for Action: delayed
 };

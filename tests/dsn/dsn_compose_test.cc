@@ -62,7 +62,8 @@ struct RoundTripCase {
   std::string returned_type;
 };
 
-RecipientReport Rcpt(std::string addr, DsnAction action, int code, std::string status,
+// `enhanced` is the reply's enhanced code; Status follows it unless a test overrides it.
+RecipientReport Rcpt(std::string addr, DsnAction action, int code, std::string enhanced,
                      std::string text, std::string remote = "mx.example.net",
                      std::string orcpt = "") {
   RecipientReport r;
@@ -70,7 +71,7 @@ RecipientReport Rcpt(std::string addr, DsnAction action, int code, std::string s
   r.original_recipient = std::move(orcpt);
   r.action = action;
   r.smtp_code = code;
-  r.status = std::move(status);
+  r.reply_enhanced = std::move(enhanced);
   r.reply_text = std::move(text);
   r.remote_mta = std::move(remote);
   r.last_attempt_unix_ms = kLastAttempt;
@@ -463,6 +464,18 @@ TEST(DsnCompose, NonAsciiAddressesUseUtf8TypeAndGlobalParts) {
   EXPECT_EQ(p->recipients[0].original_recipient->address, rcpt);
   // The '+' of the address is escaped in the unitext form (RFC 6533 QUCHAR excludes it).
   EXPECT_NE(c->message.find("\\x{2B}tag"), std::string::npos);
+}
+
+TEST(DsnCompose, PolicyStatusOverridesWithoutAlteringThePeerReply) {
+  RecipientReport r = Rcpt("a@example.net", DsnAction::kFailed, 451, "4.2.0", "mailbox busy");
+  r.status = "4.4.7";  // gave up: delivery time expired
+  auto c = Composer().Compose(Original(), DsnEvent::kFailure, {r}, kNow);
+  ASSERT_TRUE(c.ok());
+  auto p = ParseDsn(c->message);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->recipients[0].action, DsnAction::kFailed);
+  EXPECT_EQ(p->recipients[0].status, "4.4.7");
+  EXPECT_EQ(p->recipients[0].diagnostic_code->value, "451 4.2.0 mailbox busy");
 }
 
 TEST(DsnCompose, SameSeedSameBytes) {

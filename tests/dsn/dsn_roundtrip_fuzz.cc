@@ -51,6 +51,7 @@ void ComposeAndCheck(FuzzedDataProvider& in) {
         break;
     }
     r.status = in.ConsumeRandomLengthString(12);
+    r.reply_enhanced = in.ConsumeRandomLengthString(12);
     r.smtp_code = in.ConsumeIntegralInRange<int>(0, 999);
     r.reply_text = in.ConsumeRandomLengthString(3000);
     r.remote_mta = in.ConsumeRandomLengthString(64);
