@@ -6,6 +6,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/util.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -211,6 +212,9 @@ void SmtpSession::Connect() {
                       std::strerror(errno));
     }
   }
+  // Commands are coalesced by us (pipelining); Nagle would only add delayed-ACK stalls.
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   InstallBufferevent(bufferevent_socket_new(dispatcher_.base(), fd_, BEV_OPT_DEFER_CALLBACKS));
   connecting_ = true;
   ArmTimer(Stage::kConnect, config_.connection.connect_timeout);
@@ -583,7 +587,9 @@ void SmtpSession::WriteBodyChunk() {
     size_t n = std::min(kBodyChunk, body.size() - body_pos_);
     stuffer_.Append(std::string_view(body).substr(body_pos_, n), emit);
     body_pos_ += n;
-    return;  // OnWrite() asks for the next chunk once the output drains
+    // OnWrite() asks for the next chunk once the output drains; the final dot goes out with
+    // the last chunk (a separate tiny write would wait on Nagle + delayed ACK).
+    if (body_pos_ < body.size()) return;
   }
   stuffer_.Finish(emit);
   streaming_ = false;

@@ -33,16 +33,7 @@ class FailoverTest : public ::testing::Test {
   }
 
   DeliveryResult Deliver(DeliveryRequest request, std::vector<TargetHost> hosts) {
-    bool done = false;
-    DeliveryResult out;
-    deliverer_->Deliver(std::move(request), std::move(hosts), [&](DeliveryResult r) {
-      out = std::move(r);
-      done = true;
-      loop_.Exit();
-    });
-    RunLoop(loop_, done);
-    EXPECT_TRUE(done) << "delivery did not finish";
-    return out;
+    return DeliverAndWait(loop_, *deliverer_, std::move(request), std::move(hosts));
   }
 
   // Lets posted work and pending I/O (QUIT, closes) settle.

@@ -78,16 +78,7 @@ class IntegrationTest : public ::testing::Test {
   }
 
   DeliveryResult Deliver(DeliveryRequest request, std::vector<TargetHost> hosts) {
-    bool done = false;
-    DeliveryResult out;
-    deliverer_->Deliver(std::move(request), std::move(hosts), [&](DeliveryResult r) {
-      out = std::move(r);
-      done = true;
-      loop_.Exit();
-    });
-    RunLoop(loop_, done);
-    EXPECT_TRUE(done);
-    return out;
+    return DeliverAndWait(loop_, *deliverer_, std::move(request), std::move(hosts));
   }
 
   RelayRoute Relay(RelayProtocol protocol = RelayProtocol::kSmtp) {

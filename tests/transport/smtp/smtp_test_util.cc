@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 namespace outpost::transport::smtp::testing {
 
 void RunLoop(LibeventDispatcher& loop, const bool& done, std::chrono::milliseconds limit) {
@@ -12,6 +14,20 @@ void RunLoop(LibeventDispatcher& loop, const bool& done, std::chrono::millisecon
   auto watchdog = loop.CreateTimer([&loop] { loop.Exit(); });
   watchdog->Enable(limit);
   loop.Run();
+}
+
+DeliveryResult DeliverAndWait(LibeventDispatcher& loop, SmtpDeliverer& deliverer,
+                              DeliveryRequest request, std::vector<TargetHost> hosts) {
+  bool done = false;
+  DeliveryResult out;
+  deliverer.Deliver(std::move(request), std::move(hosts), [&](DeliveryResult r) {
+    out = std::move(r);
+    done = true;
+    loop.Exit();
+  });
+  RunLoop(loop, done);
+  EXPECT_TRUE(done) << "delivery did not finish";
+  return out;
 }
 
 TestPolicy::TestPolicy() {

@@ -11,12 +11,17 @@
 #include "common/libevent_dispatcher.h"
 #include "tests/transport/smtp/scripted_server.h"
 #include "transport/api/delivery.h"
+#include "transport/smtp/smtp_deliverer.h"
 
 namespace outpost::transport::smtp::testing {
 
 // Runs the loop until `done` is set by a callback (which calls Exit) or `limit` passes.
 void RunLoop(LibeventDispatcher& loop, const bool& done,
              std::chrono::milliseconds limit = std::chrono::seconds(30));
+
+// Runs one SmtpDeliverer::Deliver() to completion on `loop` (bounded by the watchdog).
+DeliveryResult DeliverAndWait(LibeventDispatcher& loop, SmtpDeliverer& deliverer,
+                              DeliveryRequest request, std::vector<TargetHost> hosts);
 
 class TestPolicy : public HostPolicySource {
  public:
