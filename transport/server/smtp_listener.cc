@@ -9,6 +9,11 @@
 #include "transport/server/socket_address.h"
 
 namespace outpost::smtp_server {
+namespace {
+
+constexpr Millis kAcceptPause{100};
+
+}  // namespace
 
 StatusOr<std::unique_ptr<SmtpListener>> SmtpListener::Create(LibeventDispatcher& dispatcher,
                                                              ListenerOptions options,
@@ -31,6 +36,10 @@ StatusOr<std::unique_ptr<SmtpListener>> SmtpListener::Create(LibeventDispatcher&
     return Status::IoError("listener " + l->options_.name + ": cannot bind " +
                            l->options_.bind + ": " + std::strerror(errno));
   }
+  evconnlistener_set_error_cb(l->listener_, &SmtpListener::OnAcceptError);
+  l->resume_timer_ = dispatcher.CreateTimer([raw = l.get()] {
+    evconnlistener_enable(raw->listener_);
+  });
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
   if (getsockname(evconnlistener_get_fd(l->listener_), reinterpret_cast<sockaddr*>(&bound),
@@ -56,12 +65,28 @@ SmtpListener::SmtpListener(LibeventDispatcher& dispatcher, ListenerOptions optio
 }
 
 SmtpListener::~SmtpListener() {
+  resume_timer_.reset();
   if (listener_ != nullptr) evconnlistener_free(listener_);
   sessions_.clear();
 }
 
 void SmtpListener::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
   static_cast<SmtpListener*>(arg)->Accept(fd, addr);
+}
+
+void SmtpListener::OnAcceptError(evconnlistener* l, void* arg) {
+  (void)l;
+  static_cast<SmtpListener*>(arg)->PauseAccepting();
+}
+
+void SmtpListener::PauseAccepting() {
+  // accept() failing (EMFILE, ENFILE, ENOBUFS) would fire again at once and spin the loop;
+  // stop accepting for a moment and let connections drain.
+  int err = EVUTIL_SOCKET_ERROR();
+  OUTPOST_LOG_ERROR("smtp_accept_failed", {"listener", options_.name},
+                    {"error", evutil_socket_error_to_string(err)});
+  evconnlistener_disable(listener_);
+  resume_timer_->Enable(kAcceptPause);
 }
 
 void SmtpListener::Accept(int fd, const sockaddr* addr) {

@@ -42,6 +42,8 @@ class SmtpListener {
   SmtpListener(LibeventDispatcher& dispatcher, ListenerOptions options, IngestSink& sink,
                RecipientPolicy policy, SslCtxPtr tls);
   static void OnAccept(evconnlistener* l, int fd, sockaddr* addr, int len, void* arg);
+  static void OnAcceptError(evconnlistener* l, void* arg);
+  void PauseAccepting();
   void Accept(int fd, const sockaddr* addr);
   void OnSessionFinished(SmtpSession* session, bool counted);
 
@@ -52,6 +54,7 @@ class SmtpListener {
   SessionContext ctx_;
   evconnlistener* listener_ = nullptr;
   int port_ = 0;
+  std::unique_ptr<Timer> resume_timer_;  // re-enables accepting after an accept() error
   std::unordered_map<SmtpSession*, std::unique_ptr<SmtpSession>> sessions_;
   std::map<std::string, int> connections_per_ip_;  // only sessions that count toward the limit
 };

@@ -24,6 +24,8 @@ constexpr Millis kClosePoll{10};
 constexpr int kMaxClosePolls = 200;  // give a client 2 s to read our last reply and hang up
 // Replies to pipelined commands are not produced faster than the client reads them.
 constexpr size_t kMaxPendingOutput = 256 * 1024;
+// Like Postfix's smtpd_hard_error_limit: a client that keeps getting 5xx is cut off.
+constexpr int kMaxErrors = 20;
 
 // Client EHLO names go into log lines; they are validated tokens already, but keep them short.
 std::string Clip(std::string_view s) { return std::string(s.substr(0, 100)); }
@@ -84,7 +86,11 @@ void SmtpSession::OnReadCb(bufferevent*, void* arg) {
 void SmtpSession::OnWriteCb(bufferevent*, void* arg) {
   auto* self = static_cast<SmtpSession*>(arg);
   // Output drained: resume a command batch that was paused for a slow reader.
-  if (self->phase_ == Phase::kCommand) self->ProcessInput();
+  if (self->paused_for_output_) {
+    self->paused_for_output_ = false;
+    bufferevent_enable(self->bev_, EV_READ);
+    self->ProcessInput();
+  }
 }
 
 void SmtpSession::OnEventCb(bufferevent*, short what, void* arg) {
@@ -120,7 +126,13 @@ void SmtpSession::ProcessInput() {
     bool sasl = phase_ == Phase::kSaslPlain || phase_ == Phase::kSaslLoginUser ||
                 phase_ == Phase::kSaslLoginPass;
     if (phase_ != Phase::kCommand && !sasl) break;
-    if (evbuffer_get_length(bufferevent_get_output(bev_)) > kMaxPendingOutput) break;
+    if (evbuffer_get_length(bufferevent_get_output(bev_)) > kMaxPendingOutput) {
+      // The client pipelines faster than it reads our replies: stop reading until it catches
+      // up, so neither buffer grows without bound.
+      paused_for_output_ = true;
+      bufferevent_disable(bev_, EV_READ);
+      break;
+    }
     size_t len = std::min(evbuffer_get_length(in), kMaxAuthLine);
     if (len == 0) break;
     const char* data = reinterpret_cast<const char*>(evbuffer_pullup(in, len));
@@ -538,6 +550,13 @@ void SmtpSession::Send(const SmtpReply& reply) {
   if (phase_ == Phase::kFinished) return;
   std::string wire = FormatReply(reply);
   bufferevent_write(bev_, wire.data(), wire.size());
+  if (reply.code >= 500 && phase_ != Phase::kClosing && ++errors_ >= kMaxErrors) {
+    OUTPOST_LOG_WARN("smtp_too_many_errors", {"listener", opts_.name},
+                     {"client", peer_.ip.ToString()});
+    wire = FormatReply(Reply(421, "4.7.0", opts_.hostname + " Error: too many errors"));
+    bufferevent_write(bev_, wire.data(), wire.size());
+    CloseAfterFlush();
+  }
 }
 
 bool SmtpSession::InTransaction() const {

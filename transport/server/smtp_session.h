@@ -137,6 +137,8 @@ class SmtpSession {
   std::string auth_user_;
   std::string sasl_login_user_;
   int auth_failures_ = 0;
+  int errors_ = 0;                  // 5xx replies so far
+  bool paused_for_output_ = false;  // reading stopped until our replies drain
   std::thread auth_thread_;
   Transaction txn_;
   uint64_t messages_ = 0;

@@ -78,8 +78,9 @@ class FakeSink final : public IngestSink {
 // A listener on 127.0.0.1:<free port> running on its own loop thread.
 class ServerFixture {
  public:
+  // Binds 127.0.0.1 on a free port unless the options name another loopback address.
   explicit ServerFixture(ListenerOptions options) {
-    options.bind = "127.0.0.1:0";
+    if (options.bind == ListenerOptions().bind) options.bind = "127.0.0.1:0";
     auto l = SmtpListener::Create(dispatcher_, std::move(options), sink_);
     if (!l.ok()) {
       error_ = l.status();

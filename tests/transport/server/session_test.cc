@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 
 #include "tests/transport/server/server_fixture.h"
 #include "tests/transport/server/test_client.h"
@@ -310,6 +311,57 @@ TEST(SmtpSession, RequireAuthRefusesMail) {
   EXPECT_EQ(c->Command("AUTH PLAIN " + Base64Encode(std::string("\0alice\0pw", 9))).substr(0, 9),
             "235 2.7.0");
   EXPECT_EQ(Code(c->Command("MAIL FROM:<a@b.example>")), 250);
+}
+
+TEST(SmtpSession, Ipv6ListenerAndRelayNetwork) {
+  ListenerOptions o = Options();
+  o.bind = "[::1]:0";
+  o.relay_networks = {"::1/128"};
+  ServerFixture s(o);
+  ASSERT_TRUE(s.error().ok()) << s.error().ToString();
+  auto c = TestClient::Connect(s.port(), /*v6=*/true);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(Code(c->ReadReply()), 220);
+  ASSERT_EQ(Code(c->Command("EHLO c")), 250);
+  ASSERT_EQ(Code(c->Command("MAIL FROM:<a@example.org>")), 250);
+  EXPECT_EQ(Code(c->Command("RCPT TO:<r@remote.example>")), 250);  // ::1 may relay
+  ASSERT_EQ(Code(c->Command("DATA")), 354);
+  ASSERT_TRUE(c->Send("\r\nv6\r\n.\r\n"));
+  EXPECT_EQ(Code(c->ReadReply()), 250);
+  auto msgs = s.sink().messages();
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].client_ip, "::1");
+  EXPECT_NE(msgs[0].body.find("from c ([IPv6:::1])"), std::string::npos) << msgs[0].body;
+}
+
+TEST(SmtpSession, TooManyErrorsCloseTheConnection) {
+  ServerFixture s(Options());
+  auto c = Open(s);
+  std::string junk;
+  for (int i = 0; i < 30; ++i) junk += "FOO\r\n";
+  ASSERT_TRUE(c->Send(junk));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(Code(c->ReadReply()), 500) << i;
+  EXPECT_EQ(c->ReadReply().substr(0, 9), "421 4.7.0");
+  EXPECT_TRUE(c->WaitForEof());
+}
+
+// A client that pipelines far more than it reads: every reply still arrives, in order.
+TEST(SmtpSession, PipelineFloodKeepsOrder) {
+  ServerFixture s(Options());
+  auto c = Open(s);
+  constexpr int kCommands = 40000;
+  std::thread writer([&] {
+    std::string batch;
+    for (int i = 0; i < kCommands; ++i) batch += (i % 2 == 0) ? "NOOP\r\n" : "RSET\r\n";
+    c->Send(batch);
+  });
+  int ok = 0;
+  for (int i = 0; i < kCommands; ++i) {
+    if (c->ReadReply() == "250 2.0.0 Ok\r\n") ++ok;
+  }
+  writer.join();
+  EXPECT_EQ(ok, kCommands);
+  EXPECT_EQ(Code(c->Command("QUIT")), 221);
 }
 
 class TlsSession : public ::testing::Test {

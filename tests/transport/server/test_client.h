@@ -14,7 +14,8 @@ namespace outpost::smtp_server::testing {
 // gives up after a few seconds so a broken server fails the test instead of hanging it.
 class TestClient {
  public:
-  static std::unique_ptr<TestClient> Connect(int port);
+  // Connects to 127.0.0.1:port, or [::1]:port with `v6`.
+  static std::unique_ptr<TestClient> Connect(int port, bool v6 = false);
   ~TestClient();
 
   bool Send(std::string_view bytes);
