@@ -12,7 +12,6 @@
 #include <cstdio>
 
 #include "common/logging.h"
-#include "transport/server/base64.h"
 #include "transport/server/password_hash.h"
 #include "transport/server/received_header.h"
 
@@ -123,8 +122,7 @@ void SmtpSession::ProcessInput() {
       if (!ProcessData()) break;
       continue;
     }
-    bool sasl = phase_ == Phase::kSaslPlain || phase_ == Phase::kSaslLoginUser ||
-                phase_ == Phase::kSaslLoginPass;
+    bool sasl = phase_ == Phase::kSasl;
     if (phase_ != Phase::kCommand && !sasl) break;
     if (evbuffer_get_length(bufferevent_get_output(bev_)) > kMaxPendingOutput) {
       // The client pipelines faster than it reads our replies: stop reading until it catches
@@ -144,7 +142,10 @@ void SmtpSession::ProcessInput() {
       continue;
     }
     if (r.kind == CommandLineReader::Result::Kind::kTooLong) {
-      if (sasl) phase_ = Phase::kCommand;
+      if (sasl) {
+        sasl_ = SaslExchange();  // an overlong response aborts the exchange
+        phase_ = Phase::kCommand;
+      }
       Send(Reply(500, "5.5.2", "Error: line too long"));
       continue;
     }
@@ -169,8 +170,8 @@ bool SmtpSession::ProcessData() {
 }
 
 void SmtpSession::HandleLine(std::string line) {
-  if (phase_ != Phase::kCommand) {
-    HandleSaslResponse(line);
+  if (phase_ == Phase::kSasl) {
+    ApplySaslStep(sasl_.Respond(line));
     return;
   }
   ParsedCommand parsed = ParseCommand(line);
@@ -442,60 +443,19 @@ void SmtpSession::HandleAuth(const SmtpCommand& cmd) {
   }
   if (!auth_user_.empty()) return Send(Reply(503, "5.5.1", "Error: already authenticated"));
   if (txn_.active) return Send(Reply(503, "5.5.1", "Error: MAIL transaction in progress"));
-  std::string_view arg = cmd.argument;
-  size_t sp = arg.find(' ');
-  std::string_view mech = arg.substr(0, sp);
-  std::string_view initial = sp == arg.npos ? std::string_view() : arg.substr(sp + 1);
-  if (EqualsIgnoreCase(mech, "PLAIN")) {
-    phase_ = Phase::kSaslPlain;
-    if (initial.empty()) return Send(Reply(334, "", ""));
-    return HandleSaslResponse(std::string(initial));
-  }
-  if (EqualsIgnoreCase(mech, "LOGIN")) {
-    phase_ = Phase::kSaslLoginUser;
-    if (initial.empty()) return Send(Reply(334, "", "VXNlcm5hbWU6"));  // "Username:"
-    return HandleSaslResponse(std::string(initial));
-  }
-  Send(Reply(504, "5.5.4", "Unrecognized authentication mechanism"));
+  ApplySaslStep(sasl_.Start(cmd.argument));
 }
 
-void SmtpSession::HandleSaslResponse(const std::string& line) {
-  if (line == "*") {
-    phase_ = Phase::kCommand;
-    return Send(Reply(501, "5.0.0", "Authentication cancelled"));
-  }
-  StatusOr<std::string> decoded = line == "=" ? StatusOr<std::string>(std::string())
-                                              : Base64Decode(line);
-  if (!decoded.ok()) {
-    phase_ = Phase::kCommand;
-    return Send(Reply(501, "5.5.2", "Invalid base64 data"));
-  }
-  switch (phase_) {
-    case Phase::kSaslPlain: {
-      // authzid NUL authcid NUL password (RFC 4616)
-      const std::string& s = *decoded;
-      size_t n1 = s.find('\0');
-      size_t n2 = n1 == s.npos ? s.npos : s.find('\0', n1 + 1);
-      if (n2 == s.npos || s.find('\0', n2 + 1) != s.npos) {
-        phase_ = Phase::kCommand;
-        return Send(Reply(501, "5.5.2", "Invalid PLAIN response"));
-      }
-      std::string authzid = s.substr(0, n1);
-      std::string user = s.substr(n1 + 1, n2 - n1 - 1);
-      if (!authzid.empty() && authzid != user) {
-        phase_ = Phase::kCommand;
-        return Send(Reply(535, "5.7.8", "Authentication credentials invalid"));
-      }
-      return CheckCredentials(std::move(user), s.substr(n2 + 1));
-    }
-    case Phase::kSaslLoginUser:
-      sasl_login_user_ = *decoded;
-      phase_ = Phase::kSaslLoginPass;
-      return Send(Reply(334, "", "UGFzc3dvcmQ6"));  // "Password:"
-    case Phase::kSaslLoginPass:
-      return CheckCredentials(std::move(sasl_login_user_), *decoded);
-    default:
-      return;
+void SmtpSession::ApplySaslStep(SaslExchange::Step step) {
+  switch (step.kind) {
+    case SaslExchange::Step::Kind::kChallenge:
+      phase_ = Phase::kSasl;
+      return Send(step.reply);
+    case SaslExchange::Step::Kind::kRefused:
+      phase_ = Phase::kCommand;
+      return Send(step.reply);
+    case SaslExchange::Step::Kind::kCredentials:
+      return CheckCredentials(std::move(step.user), std::move(step.password));
   }
 }
 
@@ -561,8 +521,7 @@ void SmtpSession::Send(const SmtpReply& reply) {
 
 bool SmtpSession::InTransaction() const {
   return txn_.active || phase_ == Phase::kData || phase_ == Phase::kTlsHandshake ||
-         phase_ == Phase::kSaslPlain || phase_ == Phase::kSaslLoginUser ||
-         phase_ == Phase::kSaslLoginPass;
+         phase_ == Phase::kSasl;
 }
 
 void SmtpSession::ArmTimer() {

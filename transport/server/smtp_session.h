@@ -15,6 +15,7 @@
 #include "transport/server/ip_address.h"
 #include "transport/server/listener_options.h"
 #include "transport/server/recipient_policy.h"
+#include "transport/server/sasl_exchange.h"
 #include "transport/server/server_tls.h"
 #include "transport/server/smtp_command.h"
 
@@ -64,9 +65,7 @@ class SmtpSession {
  private:
   enum class Phase {
     kCommand,       // reading command lines
-    kSaslPlain,     // AUTH PLAIN sent 334, waiting for the response
-    kSaslLoginUser,
-    kSaslLoginPass,
+    kSasl,          // AUTH sent a 334 challenge; the next line is the answer
     kAuthChecking,  // password check running on the helper thread
     kData,          // reading the message
     kSubmitting,    // the sink has the message; waiting for done
@@ -95,7 +94,7 @@ class SmtpSession {
   void HandleData();
   void HandleStartTls();
   void HandleAuth(const SmtpCommand& cmd);
-  void HandleSaslResponse(const std::string& line);
+  void ApplySaslStep(SaslExchange::Step step);
   void CheckCredentials(std::string user, std::string password);
   void OnCredentialsChecked(const std::string& user, bool ok);
   void FinishData();
@@ -135,7 +134,7 @@ class SmtpSession {
   bool tls_active_ = false;
   std::string tls_details_;
   std::string auth_user_;
-  std::string sasl_login_user_;
+  SaslExchange sasl_;
   int auth_failures_ = 0;
   int errors_ = 0;                  // 5xx replies so far
   bool paused_for_output_ = false;  // reading stopped until our replies drain
