@@ -148,7 +148,8 @@ class NoSecrets final : public router::SecretResolver {
 };
 
 inline std::shared_ptr<const router::Router> MakeRouter(const std::string& json) {
-  auto config = router::LoadConfig(json, NoSecrets());
+  NoSecrets secrets;
+  auto config = router::LoadConfig(json, &secrets);
   if (!config.ok()) {
     ADD_FAILURE() << config.status().ToString();
     std::abort();
