@@ -36,13 +36,20 @@ bool ParsePort(std::string_view text, uint16_t* port) {
 // The detail text of a c-ares failure, for logs and the attempt record.
 std::string AresFailureDetail(int status) {
   switch (status) {
-    case ARES_ETIMEOUT: return "timeout";
-    case ARES_ESERVFAIL: return "SERVFAIL";
-    case ARES_EREFUSED: return "REFUSED";
-    case ARES_ENOTIMP: return "NOTIMP";
-    case ARES_EFORMERR: return "FORMERR";
-    case ARES_ECONNREFUSED: return "connection refused";
-    default: return ares_strerror(status);
+    case ARES_ETIMEOUT:
+      return "timeout";
+    case ARES_ESERVFAIL:
+      return "SERVFAIL";
+    case ARES_EREFUSED:
+      return "REFUSED";
+    case ARES_ENOTIMP:
+      return "NOTIMP";
+    case ARES_EFORMERR:
+      return "FORMERR";
+    case ARES_ECONNREFUSED:
+      return "connection refused";
+    default:
+      return ares_strerror(status);
   }
 }
 
@@ -167,8 +174,8 @@ void CaresResolver::Lookup(std::string_view name, DnsType type, Callback done) {
   // The deadline posts rather than completing in place, so the timer is never destroyed
   // inside its own callback.
   p.deadline = dispatcher_.CreateTimer([this, id] {
-    PostCompletion(id, DnsResult::TempFail(
-                           "timeout after " + std::to_string(options_.timeout.count()) + "ms"));
+    PostCompletion(id, DnsResult::TempFail("timeout after " +
+                                           std::to_string(options_.timeout.count()) + "ms"));
   });
   p.deadline->Enable(options_.timeout);
   auto* ctx = new AnswerContext{this, id, p.name, type};
@@ -196,10 +203,10 @@ void CaresResolver::OnAnswer(void* arg, int status, int /*timeouts*/, unsigned c
 }
 
 void CaresResolver::PostCompletion(uint64_t id, DnsResult result) {
-  dispatcher_.Post([alive = std::weak_ptr<bool>(alive_), this, id,
-                    result = std::move(result)]() mutable {
-    if (alive.lock()) Complete(id, std::move(result));
-  });
+  dispatcher_.Post(
+      [alive = std::weak_ptr<bool>(alive_), this, id, result = std::move(result)]() mutable {
+        if (alive.lock()) Complete(id, std::move(result));
+      });
 }
 
 // Runs the lookup's callback once: the first of answer and deadline wins, the other finds

@@ -38,10 +38,9 @@ void DnsCache::EvictOne() {
   size_t before = entries_.size();
   std::erase_if(entries_, [now](const auto& kv) { return now >= kv.second.expires; });
   if (entries_.size() < before || entries_.empty()) return;
-  auto soonest = std::min_element(entries_.begin(), entries_.end(), [](const auto& a,
-                                                                       const auto& b) {
-    return a.second.expires < b.second.expires;
-  });
+  auto soonest = std::min_element(
+      entries_.begin(), entries_.end(),
+      [](const auto& a, const auto& b) { return a.second.expires < b.second.expires; });
   entries_.erase(soonest);
 }
 

@@ -15,8 +15,14 @@ constexpr int kMaxCnameLinks = 16;
 constexpr size_t kMaxNameLength = 255;
 constexpr int kMaxPointerJumps = 64;
 
-enum Rcode : int { kNoError = 0, kFormErr = 1, kServFail = 2, kNxDomainRcode = 3,
-                   kNotImp = 4, kRefused = 5 };
+enum Rcode : int {
+  kNoError = 0,
+  kFormErr = 1,
+  kServFail = 2,
+  kNxDomainRcode = 3,
+  kNotImp = 4,
+  kRefused = 5
+};
 
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -203,38 +209,47 @@ std::optional<uint32_t> SoaNegativeTtl(std::span<const uint8_t> packet, const Ra
   Reader r = RdataReader(packet, rec, &end);
   std::string mname, rname;
   uint32_t serial, refresh, retry, expire, minimum;
-  if (!r.Name(&mname) || !r.Name(&rname) || !r.U32(&serial) || !r.U32(&refresh) ||
-      !r.U32(&retry) || !r.U32(&expire) || !r.U32(&minimum)) {
+  if (!r.Name(&mname) || !r.Name(&rname) || !r.U32(&serial) || !r.U32(&refresh) || !r.U32(&retry) ||
+      !r.U32(&expire) || !r.U32(&minimum)) {
     return std::nullopt;
   }
   return std::min(rec.ttl, minimum);
 }
 
-bool ValidWireLabelChar(char c) {
-  return c > 0x20 && c < 0x7F && c != '\\' && c != '.';
-}
+bool ValidWireLabelChar(char c) { return c > 0x20 && c < 0x7F && c != '\\' && c != '.'; }
 
 }  // namespace
 
 std::string_view DnsTypeName(DnsType type) {
   switch (type) {
-    case DnsType::kA: return "A";
-    case DnsType::kCname: return "CNAME";
-    case DnsType::kSoa: return "SOA";
-    case DnsType::kMx: return "MX";
-    case DnsType::kTxt: return "TXT";
-    case DnsType::kAaaa: return "AAAA";
-    case DnsType::kTlsa: return "TLSA";
+    case DnsType::kA:
+      return "A";
+    case DnsType::kCname:
+      return "CNAME";
+    case DnsType::kSoa:
+      return "SOA";
+    case DnsType::kMx:
+      return "MX";
+    case DnsType::kTxt:
+      return "TXT";
+    case DnsType::kAaaa:
+      return "AAAA";
+    case DnsType::kTlsa:
+      return "TLSA";
   }
   return "?";
 }
 
 std::string_view DnsOutcomeName(DnsOutcome outcome) {
   switch (outcome) {
-    case DnsOutcome::kAnswer: return "answer";
-    case DnsOutcome::kNoData: return "nodata";
-    case DnsOutcome::kNxDomain: return "nxdomain";
-    case DnsOutcome::kTempFail: return "tempfail";
+    case DnsOutcome::kAnswer:
+      return "answer";
+    case DnsOutcome::kNoData:
+      return "nodata";
+    case DnsOutcome::kNxDomain:
+      return "nxdomain";
+    case DnsOutcome::kTempFail:
+      return "tempfail";
   }
   return "?";
 }
@@ -294,8 +309,8 @@ StatusOr<DnsResult> ParseDnsResponse(std::span<const uint8_t> packet, std::strin
                                      DnsType type) {
   Reader r(packet);
   uint16_t id, flags, qdcount, ancount, nscount, arcount;
-  if (!r.U16(&id) || !r.U16(&flags) || !r.U16(&qdcount) || !r.U16(&ancount) ||
-      !r.U16(&nscount) || !r.U16(&arcount)) {
+  if (!r.U16(&id) || !r.U16(&flags) || !r.U16(&qdcount) || !r.U16(&ancount) || !r.U16(&nscount) ||
+      !r.U16(&arcount)) {
     return Status::Corruption("DNS response shorter than its header");
   }
   if ((flags & 0x8000) == 0) return Status::Corruption("DNS packet is not a response");

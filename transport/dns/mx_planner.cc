@@ -86,10 +86,9 @@ MxCandidates SelectMxHosts(std::string_view domain, const DnsResult& mx_answer,
     }
   }
 
-  std::stable_sort(out.hosts.begin(), out.hosts.end(),
-                   [](const MxCandidate& a, const MxCandidate& b) {
-                     return a.preference < b.preference;
-                   });
+  std::stable_sort(
+      out.hosts.begin(), out.hosts.end(),
+      [](const MxCandidate& a, const MxCandidate& b) { return a.preference < b.preference; });
   for (auto first = out.hosts.begin(); first != out.hosts.end();) {
     auto last = std::find_if(first, out.hosts.end(), [&](const MxCandidate& c) {
       return c.preference != first->preference;
@@ -115,10 +114,14 @@ MxCandidates SelectMxHosts(std::string_view domain, const DnsResult& mx_answer,
 
 std::vector<DnsType> AddressTypesFor(IpLookupStrategy strategy) {
   switch (strategy) {
-    case IpLookupStrategy::kV4ThenV6: return {DnsType::kA, DnsType::kAaaa};
-    case IpLookupStrategy::kV6ThenV4: return {DnsType::kAaaa, DnsType::kA};
-    case IpLookupStrategy::kV4Only: return {DnsType::kA};
-    case IpLookupStrategy::kV6Only: return {DnsType::kAaaa};
+    case IpLookupStrategy::kV4ThenV6:
+      return {DnsType::kA, DnsType::kAaaa};
+    case IpLookupStrategy::kV6ThenV4:
+      return {DnsType::kAaaa, DnsType::kA};
+    case IpLookupStrategy::kV4Only:
+      return {DnsType::kA};
+    case IpLookupStrategy::kV6Only:
+      return {DnsType::kAaaa};
   }
   return {DnsType::kA};
 }
@@ -192,9 +195,8 @@ MxPlan AssignAddresses(const MxCandidates& candidates,
                            "domain " + domain + " has no MX and no address records");
   } else {
     plan.failure = Failure(OutcomeKind::kTempFail, 451, "4.4.3",
-                           candidates.implicit_mx
-                               ? "address lookup for " + domain + " failed"
-                               : "no usable address for any MX host");
+                           candidates.implicit_mx ? "address lookup for " + domain + " failed"
+                                                  : "no usable address for any MX host");
   }
   if (!plan.skipped.empty()) {
     plan.failure->reply.text += " (" + plan.skipped.front().reply.text + ")";

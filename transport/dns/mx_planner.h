@@ -80,8 +80,8 @@ struct MxPlan {
 };
 
 // Stage 2. `answers[i]` belongs to `candidates.hosts[i]`. Addresses are ordered by the
-// strategy (v4ThenV6: A records first) and capped at max_multihomed (0 counts as 1). A candidate with no
-// address is skipped. A candidate whose address is one of our endpoints removes itself and
+// strategy (v4ThenV6: A records first) and capped at max_multihomed (0 counts as 1). A candidate
+// with no address is skipped. A candidate whose address is one of our endpoints removes itself and
 // every candidate at its preference or worse (nothing left -> permanent 5.4.6).
 // No host left: implicit MX whose domain has no address -> permanent 5.1.2; otherwise
 // temporary `dns` 4.4.3 (an MX host's DNS may be fixed before the message expires).

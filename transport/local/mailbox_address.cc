@@ -57,11 +57,11 @@ MailboxLookup LookupMailbox(std::string_view address, const LocalMailboxPolicy& 
   }
   if (policy.users) {
     const std::string full = local + "@" + domain;
-    const bool known = std::any_of(policy.users->begin(), policy.users->end(),
-                                   [&](const std::string& u) {
-                                     const std::string lu = Lower(u);
-                                     return lu == local || lu == full;
-                                   });
+    const bool known =
+        std::any_of(policy.users->begin(), policy.users->end(), [&](const std::string& u) {
+          const std::string lu = Lower(u);
+          return lu == local || lu == full;
+        });
     if (!known) return Reject("5.1.1", "mailbox " + full + " does not exist");
   }
   MailboxLookup r;

@@ -18,8 +18,8 @@ std::string HeaderSafe(std::string_view value) {
 }
 
 std::string TraceHeader(std::string_view return_path, std::string_view recipient) {
-  return "Return-Path: <" + HeaderSafe(return_path) + ">\nDelivered-To: " +
-         HeaderSafe(recipient) + "\n";
+  return "Return-Path: <" + HeaderSafe(return_path) + ">\nDelivered-To: " + HeaderSafe(recipient) +
+         "\n";
 }
 
 RecipientOutcome Delivered() {
@@ -82,8 +82,8 @@ void MaildirAgent::Deliver(DeliveryRequest request, DoneCallback done) {
                        {"reply", lookup.rejection.text});
       continue;
     }
-    jobs.push_back(WriteJob{i, std::move(*lookup.mailbox),
-                            TraceHeader(request.message.return_path, address)});
+    jobs.push_back(
+        WriteJob{i, std::move(*lookup.mailbox), TraceHeader(request.message.return_path, address)});
   }
   if (jobs.empty()) {
     dispatcher_.Post([done = std::move(done), result] { done(std::move(*result)); });

@@ -12,10 +12,10 @@
 namespace outpost::transport::local {
 
 struct MaildirAgentOptions {
-  std::string maildir_root;   // `local.maildirRoot`; must exist
+  std::string maildir_root;      // `local.maildirRoot`; must exist
   LocalMailboxPolicy mailboxes;  // `localDomains` and `local.users`
-  std::string hostname;       // `server.hostname`, used in file names
-  size_t threads = 1;         // file-writing threads
+  std::string hostname;          // `server.hostname`, used in file names
+  size_t threads = 1;            // file-writing threads
 };
 
 // The DeliveryAgent of Local routes. Each recipient gets its own file in its Maildir, with

@@ -96,8 +96,7 @@ std::string MaildirWriter::UniqueName() const {
          std::to_string(::getpid()) + "Q" + std::to_string(++g_sequence) + "." + hostname_;
 }
 
-StatusOr<std::string> MaildirWriter::Write(const MaildirMailbox& mailbox,
-                                           std::string_view header,
+StatusOr<std::string> MaildirWriter::Write(const MaildirMailbox& mailbox, std::string_view header,
                                            std::string_view body) const {
   struct stat st {};
   if (::stat(root_.c_str(), &st) != 0) return ErrnoStatus("maildir root", root_, errno);

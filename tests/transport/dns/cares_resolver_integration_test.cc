@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <thread>
 
 #include "common/libevent_dispatcher.h"
 #include "tests/transport/dns/dnsmasq_process.h"
@@ -13,7 +14,7 @@ namespace outpost::transport::dns {
 namespace {
 
 const std::vector<std::string> kZone = {
-    "--local=/test/",  // unknown names under .test are NXDOMAIN
+    "--local=/test/",   // unknown names under .test are NXDOMAIN
     "--local-ttl=300",  // dnsmasq's default TTL for its own records is 0 (uncacheable)
     "--mx-host=example.test,mx2.example.test,20",
     "--mx-host=example.test,mx1.example.test,10",
@@ -32,7 +33,7 @@ class CaresResolverIntegrationTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(dnsmasq_.Start(kZone)) << "dnsmasq did not start"; }
 
   std::unique_ptr<CaresResolver> MakeResolver(std::vector<std::string> servers,
-                                               Millis timeout = Millis(3000), int tries = 2) {
+                                              Millis timeout = Millis(3000), int tries = 2) {
     CaresResolverOptions o;
     o.servers = std::move(servers);
     o.timeout = timeout;
@@ -133,8 +134,8 @@ TEST_F(CaresResolverIntegrationTest, SilentServerIsATemporaryTimeout) {
   socklen_t len = sizeof(addr);
   ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  auto resolver = MakeResolver({"127.0.0.1:" + std::to_string(ntohs(addr.sin_port))},
-                               Millis(300), 1);
+  auto resolver =
+      MakeResolver({"127.0.0.1:" + std::to_string(ntohs(addr.sin_port))}, Millis(300), 1);
   ASSERT_NE(resolver, nullptr);
   DnsResult r = Resolve(*resolver, "example.test", DnsType::kMx);
   EXPECT_EQ(r.outcome, DnsOutcome::kTempFail);
@@ -173,12 +174,89 @@ TEST_F(CaresResolverIntegrationTest, DestroyingTheResolverDropsCallbacks) {
   EXPECT_FALSE(called);
 }
 
+TEST_F(CaresResolverIntegrationTest, NameOutsideTheServedZoneIsRefusedTemporarily) {
+  auto resolver = MakeResolver({dnsmasq_.server()});
+  ASSERT_NE(resolver, nullptr);
+  DnsResult r = Resolve(*resolver, "elsewhere.invalid", DnsType::kMx);  // no upstream: REFUSED
+  EXPECT_EQ(r.outcome, DnsOutcome::kTempFail);
+  EXPECT_FALSE(r.detail.empty());
+}
+
+// A one-shot UDP DNS peer on 127.0.0.1 that answers the first query it gets with bytes made
+// from that query by `reply`, for what dnsmasq cannot be made to send (AD bit, garbage).
+class ScriptedDnsPeer {
+ public:
+  explicit ScriptedDnsPeer(std::function<std::string(const std::string& query)> reply) {
+    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    timeval tv{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    thread_ = std::thread([this, reply = std::move(reply)] {
+      char buf[1500];
+      sockaddr_in from{};
+      socklen_t from_len = sizeof(from);
+      ssize_t n = recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+      if (n <= 0) return;
+      std::string out = reply(std::string(buf, static_cast<size_t>(n)));
+      sendto(fd_, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len);
+    });
+  }
+  ~ScriptedDnsPeer() {
+    thread_.join();
+    close(fd_);
+  }
+  std::string server() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+// The query's id and question, flags QR|RD|RA|AD, one A record 127.0.0.9 for the question.
+std::string AuthenticatedAnswer(const std::string& query) {
+  size_t end = 12;
+  while (end < query.size() && query[end] != 0) end += 1 + static_cast<uint8_t>(query[end]);
+  end += 1 + 4;  // root label, type, class
+  std::string out = query.substr(0, 2) + std::string("\x81\xA0\0\1\0\1\0\0\0\0", 10);
+  out += query.substr(12, end - 12);
+  out += std::string("\xC0\x0C\0\1\0\1\0\0\0\x3C\0\4\x7F\0\0\x09", 16);
+  return out;
+}
+
+TEST_F(CaresResolverIntegrationTest, AuthenticatedDataBitIsReadBack) {
+  ScriptedDnsPeer peer(AuthenticatedAnswer);
+  auto resolver = MakeResolver({peer.server()});
+  ASSERT_NE(resolver, nullptr);
+  DnsResult r = Resolve(*resolver, "signed.example", DnsType::kA);
+  ASSERT_EQ(r.outcome, DnsOutcome::kAnswer) << r.detail;
+  EXPECT_TRUE(r.authenticated);
+  EXPECT_EQ(r.addresses, std::vector<std::string>{"127.0.0.9"});
+}
+
+TEST_F(CaresResolverIntegrationTest, GarbageAnswerIsATemporaryFailure) {
+  // Right id and question (so c-ares accepts it), then a record cut in the middle.
+  ScriptedDnsPeer peer(
+      [](const std::string& q) { return AuthenticatedAnswer(q).substr(0, q.size() - 11 + 6); });
+  auto resolver = MakeResolver({peer.server()}, Millis(2000), 1);
+  ASSERT_NE(resolver, nullptr);
+  DnsResult r = Resolve(*resolver, "broken.example", DnsType::kA);
+  EXPECT_EQ(r.outcome, DnsOutcome::kTempFail);
+  EXPECT_NE(r.detail.find("bad answer"), std::string::npos) << r.detail;
+}
+
 TEST(DnsServersToCsv, ValidatesHostPortStrings) {
   auto csv = DnsServersToCsv({"127.0.0.1:5353", "[::1]:53", "127.0.0.2"});
   ASSERT_TRUE(csv.ok()) << csv.status().ToString();
   EXPECT_EQ(*csv, "127.0.0.1:5353,[::1]:53,127.0.0.2:53");
-  for (const char* bad : {"localhost:53", "127.0.0.1:0", "127.0.0.1:70000", "::1:53",
-                          "[::1", "127.0.0.1:x"}) {
+  for (const char* bad :
+       {"localhost:53", "127.0.0.1:0", "127.0.0.1:70000", "::1:53", "[::1", "127.0.0.1:x"}) {
     EXPECT_FALSE(DnsServersToCsv({bad}).ok()) << bad;
   }
 }

@@ -17,8 +17,8 @@ StatusOr<DnsResult> Parse(const std::vector<uint8_t>& p, std::string_view name, 
 TEST(BuildDnsQuery, EncodesHeaderQuestionAndOpt) {
   auto q = BuildDnsQuery("Example.ORG.", DnsType::kMx, 0xBEEF);
   ASSERT_TRUE(q.ok()) << q.status().ToString();
-  const std::string expected_question = PacketBuilder::Name("example.org") + PacketBuilder::U16(15) +
-                                        PacketBuilder::U16(1);
+  const std::string expected_question =
+      PacketBuilder::Name("example.org") + PacketBuilder::U16(15) + PacketBuilder::U16(1);
   ASSERT_EQ(q->size(), 12 + expected_question.size() + 11);
   EXPECT_EQ(q->substr(0, 2), "\xBE\xEF");
   EXPECT_EQ(static_cast<uint8_t>((*q)[2]), 0x01);  // RD
@@ -29,8 +29,8 @@ TEST(BuildDnsQuery, EncodesHeaderQuestionAndOpt) {
 }
 
 TEST(BuildDnsQuery, RefusesNamesThatCannotGoOnTheWire) {
-  for (std::string_view bad : std::initializer_list<std::string_view>{"", ".", "a..b", "a b.org", "a\\b.org", "x\n.org",
-                               std::string_view("nul\0.org", 8)}) {
+  for (std::string_view bad : std::initializer_list<std::string_view>{
+           "", ".", "a..b", "a b.org", "a\\b.org", "x\n.org", std::string_view("nul\0.org", 8)}) {
     EXPECT_FALSE(BuildDnsQuery(bad, DnsType::kA, 1).ok()) << bad;
   }
   EXPECT_FALSE(BuildDnsQuery(std::string(64, 'a') + ".org", DnsType::kA, 1).ok());
@@ -192,7 +192,9 @@ TEST(ParseDnsResponse, TruncatedAnswerWithoutRecordsIsTemporary) {
 TEST(ParseDnsResponse, LabelsWithDotsOrControlsAreEscaped) {
   auto p = PacketBuilder("example.org", kMx)
                .Answer("example.org", kMx, 60,
-                       PacketBuilder::U16(10) + std::string("\x05" "a.b\n1\x03org\x00", 11))
+                       PacketBuilder::U16(10) + std::string("\x05"
+                                                            "a.b\n1\x03org\x00",
+                                                            11))
                .Build();
   auto r = Parse(p, "example.org", DnsType::kMx);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -8,8 +8,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using outpost::transport::dns::DnsType;
   std::span<const uint8_t> packet(data, size);
-  for (DnsType type : {DnsType::kMx, DnsType::kA, DnsType::kAaaa, DnsType::kTxt,
-                       DnsType::kTlsa}) {
+  for (DnsType type : {DnsType::kMx, DnsType::kA, DnsType::kAaaa, DnsType::kTxt, DnsType::kTlsa}) {
     auto result = outpost::transport::dns::ParseDnsResponse(packet, "example.org", type);
     if (result.ok()) {
       for (const auto& mx : result->mx) {

@@ -27,10 +27,16 @@ class DnsmasqProcess {
     for (int attempt = 0; attempt < 5; ++attempt) {
       port_ = FreePort();
       if (port_ == 0) continue;
-      std::vector<std::string> args = {"/usr/sbin/dnsmasq", "--no-daemon", "--no-resolv",
-                                       "--no-hosts", "--port=" + std::to_string(port_),
-                                       "--listen-address=127.0.0.1", "--bind-interfaces",
-                                       "--user=root", "--pid-file", "--log-facility=/dev/null"};
+      std::vector<std::string> args = {"/usr/sbin/dnsmasq",
+                                       "--no-daemon",
+                                       "--no-resolv",
+                                       "--no-hosts",
+                                       "--port=" + std::to_string(port_),
+                                       "--listen-address=127.0.0.1",
+                                       "--bind-interfaces",
+
+                                       "--pid-file",
+                                       "--log-facility=/dev/null"};
       args.insert(args.end(), records.begin(), records.end());
       pid_ = fork();
       if (pid_ == 0) {
@@ -96,8 +102,7 @@ class DnsmasqProcess {
         pid_ = -1;  // exited (port taken?)
         break;
       }
-      sendto(fd, query->data(), query->size(), 0, reinterpret_cast<sockaddr*>(&addr),
-             sizeof(addr));
+      sendto(fd, query->data(), query->size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
       char buf[512];
       ok = recv(fd, buf, sizeof(buf), 0) > 0;
     }

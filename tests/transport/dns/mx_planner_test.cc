@@ -36,8 +36,7 @@ std::vector<std::string> Names(const MxCandidates& c) {
   return out;
 }
 
-MxCandidates Select(const DnsResult& answer, const MxPlanOptions& options = {},
-                    uint64_t seed = 1) {
+MxCandidates Select(const DnsResult& answer, const MxPlanOptions& options = {}, uint64_t seed = 1) {
   std::mt19937_64 rng(seed);
   return SelectMxHosts("Example.ORG", answer, options, rng);
 }
@@ -76,9 +75,8 @@ TEST(SelectMxHosts, TruncatesToMaxMxHosts) {
 TEST(SelectMxHosts, SelfByNameDropsItsPreferenceAndWorse) {
   MxPlanOptions o;
   o.self.names = {"MX.Outpost.example."};
-  auto c = Select(MxAnswer({{10, "primary"}, {20, "mx.outpost.example"}, {20, "peer"},
-                            {30, "backup"}}),
-                  o);
+  auto c = Select(
+      MxAnswer({{10, "primary"}, {20, "mx.outpost.example"}, {20, "peer"}, {30, "backup"}}), o);
   ASSERT_FALSE(c.failure);
   EXPECT_EQ(Names(c), (std::vector<std::string>{"primary"}));
 }
@@ -115,15 +113,16 @@ TEST_P(MxFailureTable, Classifies) {
 
 INSTANTIATE_TEST_SUITE_P(
     SelectMxHosts, MxFailureTable,
-    ::testing::Values(
-        MxFailureCase{"NullMxIsPermanent5110", MxAnswer({{0, ""}}), OutcomeKind::kPermFail, 556,
-                      "5.1.10"},
-        MxFailureCase{"NxDomainIsPermanent512", Outcome(DnsOutcome::kNxDomain),
-                      OutcomeKind::kPermFail, 550, "5.1.2"},
-        MxFailureCase{"ServFailIsTemporaryDns", Outcome(DnsOutcome::kTempFail, "SERVFAIL"),
-                      OutcomeKind::kTempFail, 451, "4.4.3"},
-        MxFailureCase{"TimeoutIsTemporaryDns", Outcome(DnsOutcome::kTempFail, "timeout"),
-                      OutcomeKind::kTempFail, 451, "4.4.3"}),
+    ::testing::Values(MxFailureCase{"NullMxIsPermanent5110", MxAnswer({{0, ""}}),
+                                    OutcomeKind::kPermFail, 556, "5.1.10"},
+                      MxFailureCase{"NxDomainIsPermanent512", Outcome(DnsOutcome::kNxDomain),
+                                    OutcomeKind::kPermFail, 550, "5.1.2"},
+                      MxFailureCase{"ServFailIsTemporaryDns",
+                                    Outcome(DnsOutcome::kTempFail, "SERVFAIL"),
+                                    OutcomeKind::kTempFail, 451, "4.4.3"},
+                      MxFailureCase{"TimeoutIsTemporaryDns",
+                                    Outcome(DnsOutcome::kTempFail, "timeout"),
+                                    OutcomeKind::kTempFail, 451, "4.4.3"}),
     [](const auto& info) { return std::string(info.param.scenario); });
 
 TEST(SelectMxHosts, NullMxInAMixedSetIsIgnored) {
@@ -185,9 +184,11 @@ TEST_P(StrategyTable, OrdersAndCapsAddresses) {
 INSTANTIATE_TEST_SUITE_P(
     AssignAddresses, StrategyTable,
     ::testing::Values(
-        StrategyCase{"V4ThenV6", IpLookupStrategy::kV4ThenV6, 3,
-                     {"192.0.2.1", "192.0.2.2", "2001:db8::1"}},
-        StrategyCase{"V6ThenV4", IpLookupStrategy::kV6ThenV4, 3,
+        StrategyCase{
+            "V4ThenV6", IpLookupStrategy::kV4ThenV6, 3, {"192.0.2.1", "192.0.2.2", "2001:db8::1"}},
+        StrategyCase{"V6ThenV4",
+                     IpLookupStrategy::kV6ThenV4,
+                     3,
                      {"2001:db8::1", "2001:db8::2", "192.0.2.1"}},
         StrategyCase{"V4Only", IpLookupStrategy::kV4Only, 5, {"192.0.2.1", "192.0.2.2"}},
         StrategyCase{"V6Only", IpLookupStrategy::kV6Only, 5, {"2001:db8::1", "2001:db8::2"}},
@@ -197,11 +198,11 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(AssignAddresses, HostWithoutAddressIsSkippedWithItsError) {
   MxPlanOptions o;
   o.port = 2525;
-  auto plan = AssignAddresses(
-      Candidates({{"dead.example", 10}, {"live.example", 20}}),
-      {{Outcome(DnsOutcome::kTempFail, "SERVFAIL"), Outcome(DnsOutcome::kNoData)},
-       {Addresses({"127.0.0.1"}), Outcome(DnsOutcome::kNoData)}},
-      o);
+  auto plan =
+      AssignAddresses(Candidates({{"dead.example", 10}, {"live.example", 20}}),
+                      {{Outcome(DnsOutcome::kTempFail, "SERVFAIL"), Outcome(DnsOutcome::kNoData)},
+                       {Addresses({"127.0.0.1"}), Outcome(DnsOutcome::kNoData)}},
+                      o);
   ASSERT_TRUE(plan.ok());
   ASSERT_EQ(plan.hosts.size(), 1u);
   EXPECT_EQ(plan.hosts[0].name, "live.example");
@@ -214,11 +215,11 @@ TEST(AssignAddresses, HostWithoutAddressIsSkippedWithItsError) {
 }
 
 TEST(AssignAddresses, NoUsableHostIsTemporaryDns) {
-  auto plan = AssignAddresses(Candidates({{"a.example", 10}, {"b.example", 20}}),
-                              {{Outcome(DnsOutcome::kNxDomain), Outcome(DnsOutcome::kNxDomain)},
-                               {Outcome(DnsOutcome::kTempFail, "timeout"),
-                                Outcome(DnsOutcome::kNoData)}},
-                              MxPlanOptions{});
+  auto plan =
+      AssignAddresses(Candidates({{"a.example", 10}, {"b.example", 20}}),
+                      {{Outcome(DnsOutcome::kNxDomain), Outcome(DnsOutcome::kNxDomain)},
+                       {Outcome(DnsOutcome::kTempFail, "timeout"), Outcome(DnsOutcome::kNoData)}},
+                      MxPlanOptions{});
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.failure->kind, OutcomeKind::kTempFail);
   EXPECT_EQ(plan.failure->error, ErrorClass::kDns);
@@ -235,10 +236,10 @@ TEST(AssignAddresses, ImplicitMxWithoutAddressesIsPermanent) {
 }
 
 TEST(AssignAddresses, ImplicitMxWithTemporaryAddressFailureIsTemporary) {
-  auto plan = AssignAddresses(
-      Candidates({{"example.org", 0}}, true),
-      {{Outcome(DnsOutcome::kNoData), Outcome(DnsOutcome::kTempFail, "SERVFAIL")}},
-      MxPlanOptions{});
+  auto plan =
+      AssignAddresses(Candidates({{"example.org", 0}}, true),
+                      {{Outcome(DnsOutcome::kNoData), Outcome(DnsOutcome::kTempFail, "SERVFAIL")}},
+                      MxPlanOptions{});
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.failure->kind, OutcomeKind::kTempFail);
 }
@@ -246,11 +247,12 @@ TEST(AssignAddresses, ImplicitMxWithTemporaryAddressFailureIsTemporary) {
 TEST(AssignAddresses, SelfByListenerAddressDropsItsPreferenceAndWorse) {
   MxPlanOptions o;
   o.self.endpoints = {{"0:0:0:0:0:0:0:1", 25}};
-  auto plan = AssignAddresses(
-      Candidates({{"good", 10}, {"me", 20}, {"peer", 20}, {"worse", 30}}),
-      {{Addresses({"192.0.2.1"})}, {Addresses({"::1"})}, {Addresses({"192.0.2.2"})},
-       {Addresses({"192.0.2.3"})}},
-      o);
+  auto plan = AssignAddresses(Candidates({{"good", 10}, {"me", 20}, {"peer", 20}, {"worse", 30}}),
+                              {{Addresses({"192.0.2.1"})},
+                               {Addresses({"::1"})},
+                               {Addresses({"192.0.2.2"})},
+                               {Addresses({"192.0.2.3"})}},
+                              o);
   ASSERT_TRUE(plan.ok());
   ASSERT_EQ(plan.hosts.size(), 1u);
   EXPECT_EQ(plan.hosts[0].name, "good");

@@ -21,7 +21,8 @@ DeliveryRequest Request(std::vector<std::string> rcpts, std::string return_path 
   req.route = LocalRoute{};
   req.message.id = 0x1234;
   req.message.return_path = std::move(return_path);
-  req.message.body = std::make_shared<const std::string>("Subject: hello\r\n\r\nline1\r\nline2\r\n");
+  req.message.body =
+      std::make_shared<const std::string>("Subject: hello\r\n\r\nline1\r\nline2\r\n");
   for (auto& r : rcpts) req.recipients.push_back(DeliveryRecipient{std::move(r), "", {}});
   return req;
 }

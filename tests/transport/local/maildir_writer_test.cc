@@ -18,7 +18,8 @@ TEST(MaildirWriter, WritesIntoNewAndLeavesTmpEmpty) {
   TempDir root;
   FakeClock clock;
   MaildirWriter writer(root.path(), "mx.example/x:y", clock);
-  auto path = writer.Write({"example.org", "alice"}, "Return-Path: <a@b>\n", "Subject: hi\n\nbody\n");
+  auto path =
+      writer.Write({"example.org", "alice"}, "Return-Path: <a@b>\n", "Subject: hi\n\nbody\n");
   ASSERT_TRUE(path.ok()) << path.status().ToString();
   const std::string maildir = root.path() + "/example.org/alice";
   EXPECT_EQ(std::filesystem::path(*path).parent_path(), maildir + "/new");
