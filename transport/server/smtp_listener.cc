@@ -38,7 +38,7 @@ StatusOr<std::unique_ptr<SmtpListener>> SmtpListener::Create(LibeventDispatcher&
   }
   evconnlistener_set_error_cb(l->listener_, &SmtpListener::OnAcceptError);
   l->resume_timer_ = dispatcher.CreateTimer([raw = l.get()] {
-    evconnlistener_enable(raw->listener_);
+    if (!raw->stopped_) evconnlistener_enable(raw->listener_);
   });
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
@@ -68,6 +68,17 @@ SmtpListener::~SmtpListener() {
   resume_timer_.reset();
   if (listener_ != nullptr) evconnlistener_free(listener_);
   sessions_.clear();
+}
+
+void SmtpListener::StopAccepting() {
+  stopped_ = true;
+  resume_timer_->Disable();
+  // Close the socket rather than just pausing: newcomers get "connection refused" at once
+  // instead of waiting in the backlog, and a successor process can bind the port.
+  if (listener_ != nullptr) evconnlistener_free(listener_);
+  listener_ = nullptr;
+  OUTPOST_LOG_INFO("smtp_stop_accepting", {"listener", options_.name},
+                   {"open_sessions", sessions_.size()});
 }
 
 void SmtpListener::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {

@@ -34,6 +34,10 @@ class SmtpListener {
   SmtpListener(const SmtpListener&) = delete;
   SmtpListener& operator=(const SmtpListener&) = delete;
 
+  // Closes the listening socket (for a graceful drain); open sessions carry on until their
+  // clients QUIT or time out. Not reversible.
+  void StopAccepting();
+
   // The bound port (useful with "127.0.0.1:0").
   int port() const { return port_; }
   size_t session_count() const { return sessions_.size(); }
@@ -54,6 +58,7 @@ class SmtpListener {
   SessionContext ctx_;
   evconnlistener* listener_ = nullptr;
   int port_ = 0;
+  bool stopped_ = false;
   std::unique_ptr<Timer> resume_timer_;  // re-enables accepting after an accept() error
   std::unordered_map<SmtpSession*, std::unique_ptr<SmtpSession>> sessions_;
   std::map<std::string, int> connections_per_ip_;  // only sessions that count toward the limit

@@ -309,7 +309,7 @@ void SmtpSession::FinishData() {
     SmtpReply reply = DataVerdictReply(verdict);
     OUTPOST_LOG_INFO("smtp_message_refused", {"listener", opts_.name},
                      {"client", peer_.ip.ToString()}, {"from", txn_.return_path},
-                     {"size", size}, {"reply", FormatReply(reply)});
+                     {"size", size}, {"code", reply.code}, {"reply", reply.text});
     ResetTransaction();
     Send(reply);
     return;

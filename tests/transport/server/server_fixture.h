@@ -123,6 +123,8 @@ class ServerFixture {
   const Status& error() const { return error_; }
   int port() const { return port_; }
   FakeSink& sink() { return sink_; }
+  // Loop thread only (use RunOnLoop).
+  SmtpListener& listener() { return *listener_; }
   LibeventDispatcher& dispatcher() { return dispatcher_; }
 
  private:

@@ -271,6 +271,17 @@ TEST(SmtpSession, PerIpConnectionLimit) {
   EXPECT_EQ(Code(d->Command("NOOP")), 250);
 }
 
+TEST(SmtpSession, StopAcceptingKeepsOpenSessions) {
+  ServerFixture s(Options());
+  auto open = Open(s);
+  s.RunOnLoop([&] {
+    s.listener().StopAccepting();
+    return 0;
+  });
+  EXPECT_EQ(Code(open->Command("NOOP")), 250);
+  EXPECT_EQ(TestClient::Connect(s.port()), nullptr);  // connection refused
+}
+
 TEST(SmtpSession, RelayNetworksAreExemptFromTheConnectionLimit) {
   ListenerOptions o = Options();  // 127.0.0.0/8 trusted
   o.max_connections_per_ip = 1;
