@@ -156,21 +156,27 @@ CaresResolver::~CaresResolver() {
 }
 
 void CaresResolver::Lookup(std::string_view name, DnsType type, Callback done) {
-  const uint64_t id = next_id_++;
-  Pending& p = pending_[id];
-  p.name = NormalizeDnsName(name);
-  p.type = type;
-  p.done = std::move(done);
-
-  if (std::optional<DnsResult> cached = cache_.Get(p.name, type)) {
-    PostCompletion(id, std::move(*cached));
+  std::string key_name = NormalizeDnsName(name);
+  if (std::optional<DnsResult> cached = cache_.Get(key_name, type)) {
+    PostAnswer(std::move(done), std::move(*cached));
     return;
   }
-  StatusOr<std::string> query = BuildDnsQuery(p.name, type, 0);  // c-ares sets the id
+  auto key = std::make_pair(key_name, type);
+  if (auto it = in_flight_.find(key); it != in_flight_.end()) {
+    pending_[it->second].waiters.push_back(std::move(done));
+    return;
+  }
+  StatusOr<std::string> query = BuildDnsQuery(key_name, type, 0);  // c-ares sets the id
   if (!query.ok()) {
-    PostCompletion(id, DnsResult::TempFail(query.status().message()));
+    PostAnswer(std::move(done), DnsResult::TempFail(query.status().message()));
     return;
   }
+  const uint64_t id = next_id_++;
+  in_flight_[key] = id;
+  Pending& p = pending_[id];
+  p.name = std::move(key_name);
+  p.type = type;
+  p.waiters.push_back(std::move(done));
   // The deadline posts rather than completing in place, so the timer is never destroyed
   // inside its own callback.
   p.deadline = dispatcher_.CreateTimer([this, id] {
@@ -182,6 +188,13 @@ void CaresResolver::Lookup(std::string_view name, DnsType type, Callback done) {
   ares_send(channel_, reinterpret_cast<const unsigned char*>(query->data()),
             static_cast<int>(query->size()), &CaresResolver::OnAnswer, ctx);
   RearmTimer();
+}
+
+void CaresResolver::PostAnswer(Callback done, DnsResult result) {
+  dispatcher_.Post([alive = std::weak_ptr<bool>(alive_), done = std::move(done),
+                    result = std::move(result)]() mutable {
+    if (alive.lock()) done(std::move(result));
+  });
 }
 
 void CaresResolver::OnAnswer(void* arg, int status, int /*timeouts*/, unsigned char* abuf,
@@ -209,19 +222,22 @@ void CaresResolver::PostCompletion(uint64_t id, DnsResult result) {
       });
 }
 
-// Runs the lookup's callback once: the first of answer and deadline wins, the other finds
-// the id gone and does nothing.
+// Answers every waiter of the question once: the first of answer and deadline wins, the other
+// finds the id gone and does nothing.
 void CaresResolver::Complete(uint64_t id, DnsResult result) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   Pending p = std::move(it->second);
   pending_.erase(it);
+  in_flight_.erase(std::make_pair(p.name, p.type));
   if (result.outcome == DnsOutcome::kTempFail) {
     OUTPOST_LOG_DEBUG("dns_tempfail", {"name", p.name}, {"type", DnsTypeName(p.type)},
                       {"detail", result.detail});
   }
   cache_.Put(p.name, p.type, result);
-  p.done(std::move(result));
+  // Waiters may start new lookups (even of this name): the question is already gone.
+  for (size_t i = 0; i + 1 < p.waiters.size(); ++i) p.waiters[i](result);
+  p.waiters.back()(std::move(result));
 }
 
 void CaresResolver::RearmTimer() {

@@ -47,14 +47,16 @@ class CaresResolver final : public Resolver {
 
   void Lookup(std::string_view name, DnsType type, Callback done) override;
 
+  // Questions on the wire; identical lookups made while one is outstanding share it.
   size_t PendingCountForTest() const { return pending_.size(); }
   size_t CacheSizeForTest() const { return cache_.size(); }
 
  private:
+  // One question on the wire and everyone waiting for its answer.
   struct Pending {
     std::string name;
     DnsType type;
-    Callback done;
+    std::vector<Callback> waiters;
     std::unique_ptr<Timer> deadline;
   };
   struct SocketWatch {
@@ -67,6 +69,7 @@ class CaresResolver final : public Resolver {
   CaresResolver(LibeventDispatcher& dispatcher, CaresResolverOptions options);
   Status Init();
   void PostCompletion(uint64_t id, DnsResult result);
+  void PostAnswer(Callback done, DnsResult result);
   void Complete(uint64_t id, DnsResult result);
   void RearmTimer();
   void WatchSocket(int fd, bool read, bool write);
@@ -81,6 +84,7 @@ class CaresResolver final : public Resolver {
   std::unique_ptr<Timer> ares_timer_;
   std::map<int, SocketWatch> sockets_;
   std::map<uint64_t, Pending> pending_;
+  std::map<std::pair<std::string, DnsType>, uint64_t> in_flight_;  // question -> pending_ id
   uint64_t next_id_ = 1;
   DnsCache cache_;
   // Posted completions hold a weak reference so none runs after destruction.

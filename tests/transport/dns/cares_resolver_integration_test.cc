@@ -162,6 +162,25 @@ TEST_F(CaresResolverIntegrationTest, ManyConcurrentLookupsAllComplete) {
   EXPECT_EQ(answered, 20);
 }
 
+TEST_F(CaresResolverIntegrationTest, IdenticalLookupsInFlightShareOneQuestion) {
+  auto resolver = MakeResolver({dnsmasq_.server()});
+  ASSERT_NE(resolver, nullptr);
+  int pending = 0;
+  std::vector<DnsResult> results;
+  for (int i = 0; i < 5; ++i) {
+    ++pending;
+    resolver->Lookup(i % 2 ? "EXAMPLE.test." : "example.test", DnsType::kMx, [&](DnsResult r) {
+      results.push_back(std::move(r));
+      if (--pending == 0) loop_.Exit();
+    });
+  }
+  EXPECT_EQ(resolver->PendingCountForTest(), 1u);
+  RunUntilDone(pending);
+  ASSERT_EQ(results.size(), 5u);
+  for (const DnsResult& r : results) EXPECT_EQ(r.mx.size(), 2u);
+  EXPECT_EQ(resolver->PendingCountForTest(), 0u);
+}
+
 TEST_F(CaresResolverIntegrationTest, DestroyingTheResolverDropsCallbacks) {
   auto resolver = MakeResolver({dnsmasq_.server()});
   ASSERT_NE(resolver, nullptr);
