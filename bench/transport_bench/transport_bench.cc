@@ -63,7 +63,7 @@ double RunClient(const Sink& sink, int messages, uint32_t connections) {
   int done = 0, delivered = 0;
   auto start = Clock::now();
   for (int i = 0; i < messages; ++i) {
-    DeliveryRequest req = testing::MxRequest(&policy, {"rcpt" + std::to_string(i) + "@example.net"});
+    DeliveryRequest req = testing::MxRequest(&policy, {testing::NumberedAddress(i)});
     req.message.body = body;
     deliverer.Deliver(std::move(req), {testing::Host("sink.test", sink.port)},
                       [&](DeliveryResult r) {

@@ -190,7 +190,7 @@ TEST_F(FailoverTest, TooManyRecipientsGoInAFollowUpTransaction) {
 
 TEST_F(FailoverTest, MoreThan100RecipientsSplitOnOneConnection) {
   std::vector<std::string> rcpts;
-  for (int i = 0; i < 130; ++i) rcpts.push_back("r" + std::to_string(i) + "@example.net");
+  for (int i = 0; i < 130; ++i) rcpts.push_back(NumberedAddress(i));
   ScriptedServer peer(loop_, {Concat({Greet({"PIPELINING"}), AcceptMessage(100), AcceptMessage(30)})});
   auto result = Deliver(MxRequest(&policy_, rcpts), {Host("mx1.test", peer.port())});
   ASSERT_EQ(result.outcomes.size(), 130u);

@@ -103,7 +103,7 @@ class IntegrationTest : public ::testing::Test {
 TEST_F(IntegrationTest, SmtpSinkReusesOneConnectionForManyMessages) {
   StartSink();
   for (int i = 0; i < 5; ++i) {
-    auto r = Deliver(MxRequest(&policy_, {"rcpt" + std::to_string(i) + "@example.net"}),
+    auto r = Deliver(MxRequest(&policy_, {NumberedAddress(i)}),
                      {Host("sink.test", port_)});
     ASSERT_EQ(r.outcomes.size(), 1u);
     EXPECT_EQ(r.outcomes[0].kind, OutcomeKind::kDelivered) << r.outcomes[0].reply.text;
@@ -119,7 +119,7 @@ TEST_F(IntegrationTest, SmtpSinkReusesOneConnectionForManyMessages) {
 TEST_F(IntegrationTest, SmtpSinkTakes150RecipientsInTwoTransactions) {
   StartSink();
   std::vector<std::string> rcpts;
-  for (int i = 0; i < 150; ++i) rcpts.push_back("r" + std::to_string(i) + "@example.net");
+  for (int i = 0; i < 150; ++i) rcpts.push_back(NumberedAddress(i));
   auto r = Deliver(MxRequest(&policy_, rcpts), {Host("sink.test", port_)});
   ASSERT_EQ(r.outcomes.size(), 150u);
   for (const auto& o : r.outcomes) EXPECT_EQ(o.kind, OutcomeKind::kDelivered);

@@ -111,7 +111,7 @@ TEST_F(RelayAgentTest, ConcurrencyLimitQueuesInsteadOfFailing) {
   int finished = 0;
   std::vector<DeliveryResult> results;
   for (int i = 0; i < 2; ++i) {
-    agent_.Deliver(RelayRequest(&policy_, route, {"r" + std::to_string(i) + "@example.net"}),
+    agent_.Deliver(RelayRequest(&policy_, route, {NumberedAddress(i)}),
                    [&](DeliveryResult r) {
                      results.push_back(std::move(r));
                      if (++finished == 2) loop_.Exit();

@@ -119,6 +119,13 @@ std::vector<Step> AcceptMessage(int rcpts) {
   return s;
 }
 
+std::string NumberedAddress(int i) {
+  std::string out = "r";
+  out += std::to_string(i);
+  out += "@example.net";
+  return out;
+}
+
 uint16_t ClosedPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in sin{};

@@ -45,6 +45,10 @@ std::vector<Step> Greet(std::vector<std::string> caps, const std::string& verb =
 // MAIL, n RCPTs, DATA, body, final 250 — all accepted.
 std::vector<Step> AcceptMessage(int rcpts);
 
+// "r<i>@example.net" (built without `"literal" + std::string`, which trips GCC 12's
+// -Wrestrict false positive at -O3).
+std::string NumberedAddress(int i);
+
 // A TCP port on 127.0.0.1 with nothing listening on it.
 uint16_t ClosedPort();
 
