@@ -28,6 +28,23 @@ bool VariableAllowed(Variable v, VariableSet set) {
   return v != Variable::kMx && v != Variable::kRemoteIp && v != Variable::kLocalIp;
 }
 
+bool VariableIsString(Variable v) {
+  switch (v) {
+    case Variable::kRecipients:
+    case Variable::kPriority:
+    case Variable::kRetryNum:
+    case Variable::kNotifyNum:
+    case Variable::kExpiresIn:
+    case Variable::kQueueAge:
+    case Variable::kSize:
+    case Variable::kReceivedViaPort:
+    case Variable::kCount:
+      return false;
+    default:
+      return true;
+  }
+}
+
 SplitAddressResult NormalizeAddress(std::string_view address) {
   SplitAddressResult r;
   r.address.reserve(address.size());

@@ -41,6 +41,8 @@ enum class VariableSet { kRcpt, kHost };
 std::string_view VariableName(Variable v);
 std::optional<Variable> VariableByName(std::string_view name);
 bool VariableAllowed(Variable v, VariableSet set);
+// True for the variables whose value is always a string (rcpt, sender, mx, ...).
+bool VariableIsString(Variable v);
 
 // A bit per Variable; records which variables an evaluation read (for explanations).
 using VariableMask = uint32_t;

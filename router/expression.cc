@@ -204,7 +204,20 @@ class ExpressionParser {
   }
 
   void Emit(Op op, uint32_t arg = 0, uint8_t argc = 0, uint16_t fn = 0) {
-    out_->code_.push_back({op, argc, fn, arg});
+    auto& code = out_->code_;
+    bool comparison = op == Op::kEq || op == Op::kNe || op == Op::kLt || op == Op::kLe ||
+                      op == Op::kGt || op == Op::kGe;
+    if (comparison && code.size() >= 2 && code[code.size() - 2].op == Op::kVar &&
+        code.back().op == Op::kConst) {
+      // [var][const][cmp] -> one instruction. No jump can target the const (jumps land after
+      // a kToBool), so collapsing the window keeps every jump target valid.
+      Expression::Instr fused{Op::kVarCmpConst, static_cast<uint8_t>(op),
+                  static_cast<uint16_t>(code[code.size() - 2].arg), code.back().arg};
+      code.pop_back();
+      code.back() = fused;
+      return;
+    }
+    code.push_back({op, argc, fn, arg});
   }
 
   void EmitConst(Value v) {
@@ -431,6 +444,19 @@ Expression Expression::Literal(Value v) {
   return e;
 }
 
+bool Expression::IsVariableEqualsString(Variable* var, std::string_view* literal) const {
+  if (code_.size() != 1 || code_[0].op != Op::kVarCmpConst ||
+      static_cast<Op>(code_[0].argc) != Op::kEq) {
+    return false;
+  }
+  auto v = static_cast<Variable>(code_[0].fn);
+  const Value& c = constants_[code_[0].arg];
+  if (!VariableIsString(v) || !c.is_string()) return false;
+  *var = v;
+  *literal = c.str();
+  return true;
+}
+
 const Value* Expression::constant() const {
   if (code_.size() != 1 || code_[0].op != Op::kConst) return nullptr;
   return &constants_[code_[0].arg];
@@ -490,6 +516,24 @@ Value Expression::Evaluate(const EvalInputs& in, EvalScratch& scratch) const {
         scratch.read |= VariableBit(static_cast<Variable>(ins.arg));
         st.push_back(ReadVariable(static_cast<Variable>(ins.arg), env));
         break;
+      case Op::kVarCmpConst: {
+        auto var = static_cast<Variable>(ins.fn);
+        scratch.read |= VariableBit(var);
+        Value v = ReadVariable(var, env);
+        const Value& c = constants_[ins.arg];
+        bool r = false;
+        switch (static_cast<Op>(ins.argc)) {
+          case Op::kEq: r = v.is_string() && c.is_string() ? v.str() == c.str() : ValuesEqual(v, c); break;
+          case Op::kNe: r = v.is_string() && c.is_string() ? v.str() != c.str() : !ValuesEqual(v, c); break;
+          case Op::kLt: r = CompareValues(v, c) < 0; break;
+          case Op::kLe: r = CompareValues(v, c) <= 0; break;
+          case Op::kGt: r = CompareValues(v, c) > 0; break;
+          case Op::kGe: r = CompareValues(v, c) >= 0; break;
+          default: break;
+        }
+        st.push_back(Value::Bool(r));
+        break;
+      }
       case Op::kCapture:
         st.push_back(ins.arg < scratch.captures.size() ? Value::Owned(scratch.captures[ins.arg])
                                                        : Value::View(std::string_view()));

@@ -60,6 +60,9 @@ class Expression {
     kCall,    // fn = function id, argc, arg = aux (regex or list index, or UINT32_MAX)
     kIndex,   // a[i]
     kArray,   // build an array of the top argc... values (arg = count)
+    // Peephole form of `variable <cmp> literal` (the shape of most policy conditions):
+    // fn = variable slot, argc = the comparison Op, arg = constant index.
+    kVarCmpConst,
   };
   struct Instr {
     Op op;
@@ -87,6 +90,9 @@ class Expression {
   // Every variable the code can read.
   VariableMask variables() const { return variables_; }
   const std::vector<Instr>& code() const { return code_; }
+  // True when the whole expression is `<string variable> == '<literal>'` (lets IfBlock index
+  // runs of such rules).
+  bool IsVariableEqualsString(Variable* var, std::string_view* literal) const;
 
  private:
   friend class ExpressionParser;

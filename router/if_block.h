@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "router/expression.h"
+#include "router/lookups.h"
 
 namespace outpost::router {
 
@@ -23,8 +24,7 @@ class IfBlock {
   };
 
   IfBlock() = default;
-  IfBlock(std::vector<Rule> rules, Expression otherwise)
-      : rules_(std::move(rules)), otherwise_(std::move(otherwise)) {}
+  IfBlock(std::vector<Rule> rules, Expression otherwise);
 
   // Variables read are OR-ed into scratch.read (the caller clears it).
   Result Evaluate(const EvalInputs& in, EvalScratch& scratch) const;
@@ -33,8 +33,23 @@ class IfBlock {
   const Expression& otherwise() const { return otherwise_; }
 
  private:
+  // A run of consecutive rules all of the form `<same string variable> == '<literal>'`
+  // (e.g. per-domain routes): evaluated with one hash lookup instead of one test per rule.
+  // Same result as testing the rules in order: the first rule whose literal equals the value.
+  struct EqualityRun {
+    size_t first = 0;
+    size_t last = 0;  // inclusive
+    Variable variable = Variable::kRcpt;
+    StringMap<int> first_rule;  // literal -> lowest rule index with it
+  };
+  static constexpr size_t kMinRunLength = 4;
+
+  void IndexEqualityRuns();
+
   std::vector<Rule> rules_;
   Expression otherwise_;
+  std::vector<EqualityRun> runs_;
+  std::vector<int> run_at_;  // per rule: index into runs_ when a run starts there, else -1
 };
 
 }  // namespace outpost::router

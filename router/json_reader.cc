@@ -18,6 +18,15 @@ std::string Kind(const rj::Value& v) {
 
 std::string_view View(const rj::Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
+// "'text'<suffix>", built with append: GCC 12 reports a false -Wrestrict for
+// "'" + std::string(...) at -O3.
+std::string Quoted(std::string_view text, std::string_view suffix) {
+  std::string out;
+  out.reserve(text.size() + suffix.size() + 2);
+  out.append("'").append(text).append("'").append(suffix);
+  return out;
+}
+
 }  // namespace
 
 void Diagnostics::Add(std::string_view path, std::string_view message) {
@@ -79,8 +88,7 @@ bool ReadDuration(const rj::Value& v, const std::string& path, Diagnostics* d,
       *out = *ms;
       return true;
     }
-    d->Add(path, "'" + std::string(View(v)) +
-                     "' is not a duration (use e.g. \"500ms\", \"90s\", \"5m\", \"1h\", \"3d\")");
+    d->Add(path, Quoted(View(v), " is not a duration (use e.g. \"500ms\", \"90s\", \"5m\", \"1h\", \"3d\")"));
     return false;
   }
   if (v.IsUint64() && v.GetUint64() <= static_cast<uint64_t>(INT64_MAX)) {
@@ -97,7 +105,7 @@ bool ReadSize(const rj::Value& v, const std::string& path, Diagnostics* d, uint6
       *out = *n;
       return true;
     }
-    d->Add(path, "'" + std::string(View(v)) + "' is not a size (use bytes or \"KB\", \"MB\", \"GB\")");
+    d->Add(path, Quoted(View(v), " is not a size (use bytes or \"KB\", \"MB\", \"GB\")"));
     return false;
   }
   if (v.IsUint64()) {

@@ -84,7 +84,10 @@ class Importer {
   }
   static std::string Join(std::initializer_list<std::string_view> path) {
     std::string out;
-    for (std::string_view p : path) out += (out.empty() ? "" : ".") + std::string(p);
+    for (std::string_view p : path) {
+      if (!out.empty()) out.push_back('.');
+      out.append(p);
+    }
     return out;
   }
   void Warn(std::string_view key, int line, std::string_view what) {

@@ -171,7 +171,10 @@ std::string ExplanationToText(const Explanation& e) {
     if (!d.variables.empty()) {
       out += "  with";
       for (const auto& [name, value] : d.variables) {
-        out += " " + name + "=" + (value.is_string() ? "'" + value.ToString() + "'" : value.ToString());
+        out.append(" ").append(name).append("=");
+        // Appended piecewise: GCC 12 reports a false -Wrestrict for "'" + std::string.
+        if (value.is_string()) out.append("'").append(value.str()).append("'");
+        if (!value.is_string()) out.append(value.ToString());
       }
     }
     out += "\n";

@@ -175,7 +175,10 @@ class TomlParser {
       arr->array.push_back(std::move(t));
     } else {
       std::string joined;
-      for (const std::string& p : path) joined += (joined.empty() ? "" : ".") + p;
+      for (const std::string& p : path) {
+        if (!joined.empty()) joined.push_back('.');
+        joined.append(p);
+      }
       for (const std::string& d : defined_) {
         if (d == joined) return Error("table [" + joined + "] defined twice");
       }

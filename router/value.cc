@@ -97,21 +97,24 @@ Value Value::View(std::string_view v) {
 }
 
 Value Value::Owned(std::string v) {
+  auto storage = std::make_shared<const std::string>(std::move(v));
   Value r;
   r.kind_ = Kind::kString;
-  r.owns_ = true;
-  r.owned_ = std::move(v);
+  r.view_ = *storage;
+  r.hold_ = std::move(storage);
   return r;
 }
 
 Value Value::MakeArray(Array items) {
   Value r;
   r.kind_ = Kind::kArray;
-  r.array_ = std::make_shared<const Array>(std::move(items));
+  r.hold_ = std::make_shared<const Array>(std::move(items));
   return r;
 }
 
-const Value::Array& Value::array() const { return array_ ? *array_ : EmptyArray(); }
+const Value::Array& Value::array() const {
+  return kind_ == Kind::kArray && hold_ ? *static_cast<const Array*>(hold_.get()) : EmptyArray();
+}
 
 bool Value::Truthy() const {
   switch (kind_) {
@@ -174,7 +177,7 @@ std::string Value::ToString() const {
 }
 
 Value Value::Detached() const {
-  if (kind_ == Kind::kString) return owns_ ? *this : Owned(std::string(view_));
+  if (kind_ == Kind::kString) return owns() ? *this : Owned(std::string(view_));
   if (kind_ == Kind::kArray) {
     Array items;
     items.reserve(array().size());

@@ -33,12 +33,16 @@ class Value {
   bool is_number() const { return kind_ == Kind::kInteger || kind_ == Kind::kFloat; }
   int64_t integer() const { return i_; }
   double floating() const { return f_; }
-  std::string_view str() const { return owns_ ? std::string_view(owned_) : view_; }
-  // True when the string lives inside this value (views into it die with it).
-  bool owns() const { return owns_; }
-  // A string value holding `part`, a piece of this value's string: a view when this value
-  // borrows (so the piece outlives it), a copy when this value owns its bytes.
-  Value Slice(std::string_view part) const { return owns_ ? Owned(std::string(part)) : View(part); }
+  std::string_view str() const { return view_; }
+  // True when this value keeps its bytes alive itself (views into them die with it).
+  bool owns() const { return hold_ != nullptr; }
+  // A string value holding `part`, a piece of this value's string, sharing its storage (so
+  // the piece stays valid however long it is kept). Never copies bytes.
+  Value Slice(std::string_view part) const {
+    Value r = View(part);
+    r.hold_ = hold_;
+    return r;
+  }
   const Array& array() const;
 
   // Non-empty string, non-zero number, non-empty array.
@@ -53,13 +57,13 @@ class Value {
   Value Detached() const;
 
  private:
+  // Small on purpose (values are pushed and popped on every instruction): a string is a view
+  // plus, when computed, the shared storage it points into; an array lives in `hold_` too.
   Kind kind_ = Kind::kInteger;
-  bool owns_ = false;
   int64_t i_ = 0;
   double f_ = 0;
   std::string_view view_;
-  std::string owned_;
-  std::shared_ptr<const Array> array_;
+  std::shared_ptr<const void> hold_;
 };
 
 // Operator semantics of reference/stalwart.md §1.3. Comparison results are Integer 0/1.

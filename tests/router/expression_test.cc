@@ -310,3 +310,54 @@ TEST_F(ExpressionTest, IfBlockFallsToElse) {
 
 }  // namespace
 }  // namespace outpost::router
+
+namespace outpost::router {
+namespace {
+
+// Runs of `var == 'literal'` rules are answered by a hash lookup; the answer must be the
+// one testing every rule in order gives (first match wins, other rules still honoured).
+TEST(IfBlockIndex, EqualityRunsMatchLinearEvaluation) {
+  auto rule = [](const std::string& cond, const std::string& then) {
+    return IfBlock::Rule{*Expression::Compile(cond, VariableSet::kRcpt, nullptr),
+                         *Expression::Compile(then, VariableSet::kRcpt, nullptr)};
+  };
+  std::vector<IfBlock::Rule> rules = {
+      rule("retry_num > 5", "'late'"),
+      rule("rcpt_domain == 'a.net'", "'A'"),
+      rule("rcpt_domain == 'b.net'", "'B'"),
+      rule("rcpt_domain == 'a.net'", "'A2'"),  // duplicate literal: never chosen
+      rule("rcpt_domain == 'c.net'", "'C'"),
+      rule("rcpt_domain == 'd.net'", "'D'"),
+      rule("sender == 'x@y'", "'S'"),           // breaks the run
+      rule("rcpt_domain == 'e.net'", "'E'"),
+  };
+  // The same rules with the run broken up by always-false rules: evaluated one by one.
+  std::vector<IfBlock::Rule> linear;
+  for (const IfBlock::Rule& r : rules) {
+    linear.push_back(r);
+    linear.push_back(rule("false", "'never'"));
+  }
+  IfBlock indexed(rules, *Expression::Compile("'else'", VariableSet::kRcpt, nullptr));
+  IfBlock plain(linear, *Expression::Compile("'else'", VariableSet::kRcpt, nullptr));
+  for (std::string domain : {"a.net", "b.net", "c.net", "d.net", "e.net", "z.net", ""}) {
+    for (int retry : {0, 9}) {
+      for (std::string sender : {"x@y", "q@r"}) {
+        Envelope env;
+        env.rcpt_domain = domain;
+        env.retry_num = retry;
+        env.sender = sender;
+        EvalScratch s1, s2;
+        EvalInputs in{&env, nullptr};
+        IfBlock::Result a = indexed.Evaluate(in, s1);
+        IfBlock::Result b = plain.Evaluate(in, s2);
+        std::string what = domain + " " + std::to_string(retry) + " " + sender;
+        EXPECT_EQ(a.value.ToString(), b.value.ToString()) << what;
+        EXPECT_EQ(a.rule, b.rule < 0 ? -1 : b.rule / 2) << what;
+        EXPECT_EQ(s1.read, s2.read) << what;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace outpost::router
