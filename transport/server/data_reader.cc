@@ -1,5 +1,7 @@
 #include "transport/server/data_reader.h"
 
+#include <cstring>
+
 #include "transport/server/smtp_address.h"
 #include "transport/server/smtp_command.h"
 
@@ -13,6 +15,16 @@ bool IsReceivedHeader(std::string_view head) {
   head.remove_prefix(8);
   while (!head.empty() && (head.front() == ' ' || head.front() == '\t')) head.remove_prefix(1);
   return !head.empty() && head.front() == ':';
+}
+
+// The first CR or LF at or after `from`, or in.size(). Two memchr scans beat find_first_of.
+size_t FindLineEnd(std::string_view in, size_t from) {
+  const char* base = in.data();
+  const char* end = base + in.size();
+  const char* cr = static_cast<const char*>(std::memchr(base + from, '\r', end - base - from));
+  const char* stop = cr != nullptr ? cr : end;
+  const char* lf = static_cast<const char*>(std::memchr(base + from, '\n', stop - base - from));
+  return static_cast<size_t>((lf != nullptr ? lf : stop) - base);
 }
 
 }  // namespace
@@ -85,8 +97,7 @@ size_t DataReader::Consume(std::string_view in) {
         }
         break;
       case State::kInLine: {
-        size_t end = in.find_first_of("\r\n", i);
-        if (end == in.npos) end = in.size();
+        size_t end = FindLineEnd(in, i);
         if (end > i) Emit(in.substr(i, end - i));
         i = end;
         if (i < in.size()) {

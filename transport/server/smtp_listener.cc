@@ -1,6 +1,8 @@
 #include "transport/server/smtp_listener.h"
 
 #include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <cerrno>
 #include <cstring>
@@ -102,6 +104,10 @@ void SmtpListener::PauseAccepting() {
 
 void SmtpListener::Accept(int fd, const sockaddr* addr) {
   evutil_make_socket_nonblocking(fd);
+  // Replies are written whole; without this, Nagle holds the reply to the final dot until the
+  // client's delayed ACK (40 ms per message on Linux).
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   auto ip = IpAddress::FromSockaddr(addr);
   if (!ip.ok()) {
     evutil_closesocket(fd);
