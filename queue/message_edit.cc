@@ -1,0 +1,184 @@
+#include "queue/message_edit.h"
+
+#include <algorithm>
+
+#include "storage/keys.h"
+
+namespace outpost::queue {
+
+using storage::Cf;
+
+namespace {
+
+RecipientState StateOf(const proto::RecipientRecord& r) {
+  return RecipientStateFromProto(r.state()).value_or(RecipientState::kScheduled);
+}
+
+std::string CounterName(RecipientState s) {
+  return storage::CounterKey("state", RecipientStateName(s));
+}
+
+}  // namespace
+
+MessageEdit MessageEdit::ForNew(proto::MessageRecord message, std::string body,
+                                std::vector<proto::RecipientRecord> recipients) {
+  MessageEdit e;
+  e.is_new_ = true;
+  e.new_body_ = std::move(body);
+  e.message_ = std::move(message);
+  for (auto& r : recipients) e.after_[r.idx()] = std::move(r);
+  return e;
+}
+
+MessageEdit::MessageEdit(const QueuedMessage& loaded) : before_(loaded), message_(loaded.message) {
+  for (const auto& r : loaded.recipients) after_[r.idx()] = r;
+}
+
+proto::RecipientRecord* MessageEdit::Mutable(uint32_t idx) {
+  auto it = after_.find(idx);
+  if (it == after_.end() || !it->second) return nullptr;
+  return &*it->second;
+}
+
+const proto::RecipientRecord* MessageEdit::Before(uint32_t idx) const {
+  for (const auto& r : before_.recipients) {
+    if (r.idx() == idx) return &r;
+  }
+  return nullptr;
+}
+
+void MessageEdit::Remove(uint32_t idx) {
+  auto it = after_.find(idx);
+  if (it != after_.end()) it->second.reset();
+}
+
+bool MessageEdit::changed() const {
+  if (is_new_) return true;
+  for (const auto& [idx, after] : after_) {
+    const proto::RecipientRecord* b = Before(idx);
+    if (!after) {
+      if (b) return true;
+      continue;
+    }
+    if (!b || b->SerializeAsString() != after->SerializeAsString()) return true;
+  }
+  return false;
+}
+
+int64_t MessageEdit::DueTime(const proto::RecipientRecord& r) {
+  int64_t due = r.next_attempt_unix_ms();
+  if (r.next_notify_unix_ms() > 0) due = std::min(due, r.next_notify_unix_ms());
+  if (r.expiry_unix_ms() > 0) due = std::min(due, r.expiry_unix_ms());
+  return due;
+}
+
+void MessageEdit::DiffRecipient(const proto::RecipientRecord* before, proto::RecipientRecord* after,
+                                int64_t now, storage::WriteBatch* b) {
+  const RecipientKey key{message_.id(), after ? after->idx() : before->idx()};
+  std::optional<RecipientState> sb, sa;
+  if (before) sb = StateOf(*before);
+  if (after) {
+    sa = StateOf(*after);
+    // Stamp the index times owned by the new state.
+    if (IsPending(*sa)) after->set_due_unix_ms(DueTime(*after));
+    if (*sa == RecipientState::kFailed && sb != RecipientState::kFailed) {
+      after->set_failed_unix_ms(now);
+    }
+    bool done_state = *sa == RecipientState::kDelivered || *sa == RecipientState::kCancelled;
+    bool was_done = sb == RecipientState::kDelivered || sb == RecipientState::kCancelled;
+    if (done_state && !was_done) after->set_completed_unix_ms(now);
+  }
+
+  // Index keys each side owns.
+  auto index_keys = [](const proto::RecipientRecord& r, RecipientKey k) {
+    std::vector<std::pair<Cf, std::string>> keys;
+    RecipientState s = StateOf(r);
+    if (IsPending(s))
+      keys.emplace_back(Cf::kDue, storage::DueKey(r.virtual_queue(), r.due_unix_ms(), k));
+    if (s == RecipientState::kFailed) {
+      keys.emplace_back(Cf::kFailed, storage::TimeIndexKey(r.failed_unix_ms(), k));
+    }
+    if (s == RecipientState::kDelivered || s == RecipientState::kCancelled) {
+      keys.emplace_back(Cf::kDone, storage::TimeIndexKey(r.completed_unix_ms(), k));
+    }
+    return keys;
+  };
+  std::vector<std::pair<Cf, std::string>> old_keys, new_keys;
+  if (before) old_keys = index_keys(*before, key);
+  if (after) new_keys = index_keys(*after, key);
+  for (const auto& k : old_keys) {
+    if (std::find(new_keys.begin(), new_keys.end(), k) == new_keys.end()) {
+      b->Delete(k.first, k.second);
+    }
+  }
+  for (const auto& k : new_keys) {
+    if (std::find(old_keys.begin(), old_keys.end(), k) == old_keys.end()) {
+      b->Put(k.first, k.second, "");
+    }
+  }
+
+  // Counters: state for every stored recipient; queue and domain for active ones.
+  auto count = [&](const proto::RecipientRecord& r, int64_t delta) {
+    RecipientState s = StateOf(r);
+    b->AddCounter(CounterName(s), delta);
+    if (IsActive(s)) {
+      b->AddCounter(storage::CounterKey("queue", r.virtual_queue()), delta);
+      b->AddCounter(storage::CounterKey("domain", r.domain()), delta);
+    }
+  };
+  bool same_counted = before && after && sb == sa &&
+                      before->virtual_queue() == after->virtual_queue() &&
+                      before->domain() == after->domain();
+  if (!same_counted) {
+    if (before) count(*before, -1);
+    if (after) count(*after, +1);
+  }
+
+  const std::string rkey = storage::RecipientKeyBytes(key);
+  if (after) {
+    b->Put(Cf::kRecipients, rkey, after->SerializeAsString());
+  } else if (before) {
+    b->Delete(Cf::kRecipients, rkey);
+  }
+}
+
+void MessageEdit::Build(int64_t now, storage::WriteBatch* b) {
+  uint32_t active = 0, body_users = 0, stored = 0;
+  for (auto& [idx, after] : after_) {
+    const proto::RecipientRecord* before = is_new_ ? nullptr : Before(idx);
+    if (after) {
+      bool unchanged = before && before->SerializeAsString() == after->SerializeAsString();
+      if (!unchanged) DiffRecipient(before, &*after, now, b);
+      RecipientState s = StateOf(*after);
+      ++stored;
+      active += IsActive(s) ? 1 : 0;
+      body_users += NeedsBody(s) ? 1 : 0;
+    } else if (before) {
+      DiffRecipient(before, nullptr, now, b);
+    }
+  }
+  const uint64_t id = message_.id();
+  const std::string mkey = storage::MessageKey(id);
+  const bool was_active = !is_new_ && before_.message.active_recipients() > 0;
+  message_.set_active_recipients(active);
+  message_.set_body_users(body_users);
+  message_.set_stored_recipients(stored);
+  if (is_new_) {
+    b->Put(Cf::kBodies, mkey, new_body_);
+    b->AddCounter(storage::CounterKey("misc", "messages"), 1);
+  }
+  if (active > 0 && !was_active) b->Put(Cf::kMeta, storage::ActiveMessageKey(id), "");
+  if (active == 0 && was_active) b->Delete(Cf::kMeta, storage::ActiveMessageKey(id));
+  if (body_users == 0 && !message_.body_deleted()) {
+    b->Delete(Cf::kBodies, mkey);
+    message_.set_body_deleted(true);
+  }
+  if (stored == 0) {
+    b->Delete(Cf::kMessages, mkey);
+    b->AddCounter(storage::CounterKey("misc", "messages"), -1);
+  } else {
+    b->Put(Cf::kMessages, mkey, message_.SerializeAsString());
+  }
+}
+
+}  // namespace outpost::queue
