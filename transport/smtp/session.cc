@@ -1,5 +1,6 @@
 #include "transport/smtp/session.h"
 
+#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/bufferevent.h>
@@ -41,12 +42,25 @@ std::string Base64(std::string_view raw) {
   return out;
 }
 
-// "[::1]:25" or "127.0.0.1:25" into a sockaddr; false when `ip` is not an IP literal.
+// An IPv4 or IPv6 literal and a port (0 for a bind address) into a sockaddr; false when `ip`
+// is not an IP literal.
 bool ToSockaddr(const std::string& ip, uint16_t port, sockaddr_storage* ss, int* len) {
-  std::string text = (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" +
-                     std::to_string(port);
-  *len = sizeof(*ss);
-  return evutil_parse_sockaddr_port(text.c_str(), reinterpret_cast<sockaddr*>(ss), len) == 0;
+  *ss = sockaddr_storage{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(ss);
+  if (inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    *len = sizeof(sockaddr_in);
+    return true;
+  }
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(ss);
+  if (inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    *len = sizeof(sockaddr_in6);
+    return true;
+  }
+  return false;
 }
 
 Reply Synthesized(int code, std::string enhanced, std::string text) {
@@ -205,8 +219,12 @@ void SmtpSession::Connect() {
     sockaddr_storage src{};
     int src_len = 0;
     if (!ToSockaddr(config_.connection.source_ip, 0, &src, &src_len) ||
-        src.ss_family != ss.ss_family ||
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&src), static_cast<socklen_t>(src_len)) != 0) {
+        src.ss_family != ss.ss_family) {
+      return Fail(Stage::kConnect, FailureKind::kConnectFailed,
+                  "source address " + config_.connection.source_ip +
+                      " is not an IP of the destination's family");
+    }
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&src), static_cast<socklen_t>(src_len)) != 0) {
       return Fail(Stage::kConnect, FailureKind::kConnectFailed,
                   "cannot bind source address " + config_.connection.source_ip + ": " +
                       std::strerror(errno));

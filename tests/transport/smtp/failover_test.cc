@@ -28,7 +28,7 @@ class FailoverTest : public ::testing::Test {
     deliverer_.reset();
     tls_ = std::move(TlsClientContext::Create(tls_options).value());
     SmtpDelivererOptions options;
-    options.pool.idle_timeout = milliseconds(2000);
+    options.pool.idle_timeout = milliseconds(500);
     deliverer_ = std::make_unique<SmtpDeliverer>(loop_, *tls_, clock_, options);
   }
 
@@ -398,6 +398,41 @@ TEST_F(FailoverTest, StalePooledConnectionIsReplacedSilently) {
   EXPECT_EQ(peer.connections(), 2);
 }
 
+TEST_F(FailoverTest, SourceIpFromPolicyIsBound) {
+  policy_.connection.source_ip = "127.0.0.2";
+  ScriptedServer peer(loop_, {kNormal});
+  auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}), {Host("mx1.test", peer.port())});
+  EXPECT_EQ(result.outcomes[0].kind, OutcomeKind::kDelivered);
+  EXPECT_EQ(peer.peer_ip(0), "127.0.0.2");
+}
+
+TEST_F(FailoverTest, UnusableSourceIpIsConnectFailure) {
+  policy_.connection.source_ip = "192.0.2.1";  // TEST-NET-1: not an address of this machine
+  ScriptedServer peer(loop_, {kNormal});
+  auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}), {Host("mx1.test", peer.port())});
+  EXPECT_EQ(result.outcomes[0].kind, OutcomeKind::kTempFail);
+  EXPECT_EQ(result.outcomes[0].error, ErrorClass::kConnection);
+  EXPECT_NE(result.outcomes[0].reply.text.find("192.0.2.1"), std::string::npos);
+  EXPECT_EQ(peer.connections(), 0);
+}
+
+TEST_F(FailoverTest, IdlePooledConnectionQuitsAfterIdleTimeout) {
+  ScriptedServer peer(loop_, {Concat({Greet({}), AcceptMessage(1), On("QUIT", "221 bye\r\n")})});
+  Deliver(MxRequest(&policy_, {"bob@example.net"}), {Host("mx1.test", peer.port())});
+  EXPECT_EQ(deliverer_->pool().IdleCountForTest(), 1u);
+  // Wait (bounded) for the pool's idle timer; no assertion on how long it took.
+  std::unique_ptr<Timer> poll;
+  poll = loop_.CreateTimer([&] {
+    if (peer.transcript(0).back() == "QUIT") return loop_.Exit();
+    poll->Enable(milliseconds(10));
+  });
+  poll->Enable(milliseconds(10));
+  bool never = false;
+  RunLoop(loop_, never, std::chrono::seconds(10));
+  EXPECT_EQ(peer.transcript(0).back(), "QUIT");
+  EXPECT_EQ(deliverer_->pool().IdleCountForTest(), 0u);
+}
+
 // ---- TLS -----------------------------------------------------------------------------------
 
 class TlsFailoverTest : public FailoverTest {
@@ -428,6 +463,27 @@ TEST_F(TlsFailoverTest, StartTlsDiscardsInjectedPlaintextAndReEhlos) {
             (std::vector<std::string>{"EHLO client.test", "STARTTLS", "EHLO client.test",
                                       "MAIL FROM:<alice@example.org>", "RCPT TO:<bob@example.net>",
                                       "DATA", "<DATA>"}));
+}
+
+TEST_F(TlsFailoverTest, SniIsSentForHostNamesOnly) {
+  policy_.tls.allow_invalid_certs = true;
+  ScriptedServer by_name(loop_, {TlsScript()}, server_ctx_);
+  ScriptedServer by_ip(loop_, {TlsScript()}, server_ctx_);
+  Deliver(MxRequest(&policy_, {"bob@example.net"}), {Host("localhost", by_name.port())});
+  Deliver(MxRequest(&policy_, {"bob@example.net"}), {Host("127.0.0.1", by_ip.port())});
+  EXPECT_EQ(by_name.sni(0), "localhost");
+  EXPECT_EQ(by_ip.sni(0), "");
+  EXPECT_EQ(by_ip.transcript(0).back(), "<DATA>");
+}
+
+TEST_F(TlsFailoverTest, HandshakeTimeoutUnderOptionalRetriesPlaintext) {
+  policy_.tls.tls_timeout = milliseconds(200);
+  Script silent = Concat({Greet({"STARTTLS"}), On("STARTTLS", "220 go\r\n"), {Hang()}});
+  ScriptedServer peer(loop_, {silent, Concat({Greet({"STARTTLS"}), AcceptMessage(1)})});
+  auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}), {Host("localhost", peer.port())});
+  EXPECT_EQ(result.outcomes[0].kind, OutcomeKind::kDelivered);
+  EXPECT_EQ(result.hosts_tried[0].error, ErrorClass::kTls);
+  EXPECT_NE(result.hosts_tried[0].reply.text.find("timeout during tls"), std::string::npos);
 }
 
 TEST_F(TlsFailoverTest, UntrustedCertificateIsTlsErrorWithoutPlaintextFallback) {

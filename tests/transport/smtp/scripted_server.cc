@@ -32,6 +32,8 @@ struct ScriptedServer::Conn {
   size_t step = 0;
   bool closed = false;
   bool draining = false;
+  std::string peer_ip;
+  std::string sni;
   std::vector<std::string> transcript;
   std::vector<std::string> messages;
 };
@@ -65,6 +67,14 @@ const std::vector<std::string>& ScriptedServer::transcript(int i) const {
   return conns_.at(static_cast<size_t>(i))->transcript;
 }
 
+const std::string& ScriptedServer::peer_ip(int i) const {
+  return conns_.at(static_cast<size_t>(i))->peer_ip;
+}
+
+const std::string& ScriptedServer::sni(int i) const {
+  return conns_.at(static_cast<size_t>(i))->sni;
+}
+
 const std::string& ScriptedServer::message(int i, int k) const {
   return conns_.at(static_cast<size_t>(i))->messages.at(static_cast<size_t>(k));
 }
@@ -75,9 +85,14 @@ std::vector<std::string> ScriptedServer::AllLines() const {
   return out;
 }
 
-void ScriptedServer::OnAccept(evconnlistener*, int fd, sockaddr*, int, void* arg) {
+void ScriptedServer::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
   auto* self = static_cast<ScriptedServer*>(arg);
   auto c = std::make_unique<Conn>();
+  char ip[INET6_ADDRSTRLEN] = "";
+  if (addr->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(addr)->sin_addr, ip, sizeof(ip));
+  }
+  c->peer_ip = ip;
   c->server = self;
   c->fd = fd;
   size_t idx = std::min(self->conns_.size(), self->scripts_.size() - 1);
@@ -109,6 +124,12 @@ void ScriptedServer::OnWritten(bufferevent* bev, void* arg) {
 
 void ScriptedServer::OnEvent(bufferevent*, short events, void* arg) {
   auto* c = static_cast<Conn*>(arg);
+  if ((events & BEV_EVENT_CONNECTED) && c->tls) {
+    const char* name =
+        SSL_get_servername(bufferevent_openssl_get_ssl(c->bev), TLSEXT_NAMETYPE_host_name);
+    c->sni = name ? name : "";
+    return;
+  }
   if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
     bufferevent_free(c->bev);
     c->bev = nullptr;

@@ -53,6 +53,9 @@ class ScriptedServer {
   const std::vector<std::string>& transcript(int i) const;
   // Raw bytes of the k-th message on connection i (dot-stuffed, with the final ".\r\n").
   const std::string& message(int i, int k) const;
+  // The client's source address of connection i, and the SNI it sent (if it did TLS).
+  const std::string& peer_ip(int i) const;
+  const std::string& sni(int i) const;
   // Every line received on every connection, in order.
   std::vector<std::string> AllLines() const;
 
