@@ -1,0 +1,219 @@
+#include "tools/outpostd/daemon.h"
+
+#include <csignal>
+#include <filesystem>
+#include <random>
+#include <utility>
+
+#include "common/logging.h"
+#include "router/config_loader.h"
+#include "tools/outpostd/config_mapping.h"
+
+namespace outpost::daemon {
+namespace {
+
+// How long a drain may take before the daemon exits anyway (in-flight deliveries without an
+// outcome are simply due again at the next start: at-least-once, DESIGN.md §2).
+constexpr Millis kDrainDeadline{std::chrono::seconds(30)};
+// After the drain: how long the last outcome writes may take.
+constexpr Millis kStoreIdleDeadline{std::chrono::seconds(10)};
+constexpr Millis kIdlePoll{20};
+constexpr Millis kFirstPurge{std::chrono::seconds(10)};
+
+// Logs a multi-line error (the config loader lists one error per line) one line per error.
+void LogEachLine(std::string_view event, const Status& st) {
+  std::string_view rest = st.message();
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    if (!line.empty()) OUTPOST_LOG_ERROR(event, {"error", line});
+    if (nl == std::string_view::npos) break;
+    rest.remove_prefix(nl + 1);
+  }
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Daemon>> Daemon::Create(std::string config_path,
+                                                 LibeventDispatcher& dispatcher) {
+  router::SystemSecretResolver secrets;
+  auto config = router::LoadConfigFile(config_path, &secrets);
+  if (!config.ok()) return config.status().Annotate("config " + config_path);
+  const router::Config& c = **config;
+  if (c.server.data_dir.empty()) {
+    return Status::InvalidArgument("config " + config_path + ": server.dataDir is required");
+  }
+  if (c.listeners.empty()) {
+    return Status::InvalidArgument("config " + config_path + ": at least one listener is required");
+  }
+  std::unique_ptr<Daemon> d(new Daemon(std::move(config_path), dispatcher, std::move(*config)));
+  OUTPOST_RETURN_IF_ERROR(d->Open());
+  return d;
+}
+
+Daemon::Daemon(std::string config_path, LibeventDispatcher& dispatcher,
+               std::shared_ptr<const router::Config> config)
+    : config_path_(std::move(config_path)),
+      dispatcher_(dispatcher),
+      router_(std::make_shared<const router::Router>(std::move(config))) {
+  hostname_ = ResolveHostname(router_->config());
+}
+
+Daemon::~Daemon() = default;
+
+Status Daemon::Open() {
+  const router::Config& c = router_->config();
+  OUTPOST_ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(c.server.data_dir));
+  queue::QueueStoreOptions qo;
+  qo.store.path = c.server.data_dir;
+  qo.store.min_free_space_bytes = c.queue.min_free_space;
+  auto store = queue::QueueStore::Open(qo, dispatcher_);
+  if (!store.ok()) return store.status().Annotate("open queue store in " + c.server.data_dir);
+  store_ = std::move(*store);
+  OUTPOST_RETURN_IF_ERROR(OpenTransports());
+  scheduler::AgentMap agents = {{router::Route::Kind::kLocal, local_agent_.get()},
+                                {router::Route::Kind::kMx, mx_agent_.get()},
+                                {router::Route::Kind::kRelay, relay_agent_.get()}};
+  scheduler::SchedulerOptions so;
+  so.fallback_hostname = hostname_;
+  scheduler_ = std::make_unique<scheduler::Scheduler>(dispatcher_, *store_, router_,
+                                                      std::move(agents), std::move(so));
+  ingest_ = std::make_unique<QueueIngestSink>(
+      *store_, [this](queue::NewMessage m, QueueIngestSink::SubmitDone done) {
+        scheduler_->Submit(std::move(m), std::move(done));
+      });
+  OUTPOST_RETURN_IF_ERROR(OpenListeners());
+  admin_ = std::make_unique<AdminServer>(dispatcher_, c.admin, *store_);
+  RetentionPurger::Options po;
+  po.failed_retention = c.queue.failed_retention;
+  po.completed_retention = c.queue.completed_retention;
+  purger_ = std::make_unique<RetentionPurger>(dispatcher_, *store_, po);
+  return Status::Ok();
+}
+
+Status Daemon::OpenTransports() {
+  const router::Config& c = router_->config();
+  transport::dns::CaresResolverOptions ro;
+  ro.servers = c.dns.servers;
+  ro.timeout = c.dns.timeout;
+  auto resolver = transport::dns::CaresResolver::Create(dispatcher_, ro);
+  if (!resolver.ok()) return resolver.status().Annotate("dns");
+  resolver_ = std::move(*resolver);
+  mx_planner_ = std::make_unique<transport::dns::MxResolver>(*resolver_, std::random_device{}());
+  host_lookup_ = std::make_unique<ResolverHostLookup>(dispatcher_, *resolver_);
+  auto tls = transport::smtp::TlsClientContext::Create({});
+  if (!tls.ok()) return tls.status().Annotate("tls client");
+  tls_ = std::move(*tls);
+  transport::smtp::SmtpDelivererOptions so;
+  so.mx_concurrency = c.queue.mx_concurrency;
+  so.default_ehlo_hostname = hostname_;
+  deliverer_ =
+      std::make_unique<transport::smtp::SmtpDeliverer>(dispatcher_, *tls_, dispatcher_.clock(), so);
+  auto maildir = MaildirOptionsFor(c, hostname_);
+  std::error_code ec;
+  std::filesystem::create_directories(maildir.maildir_root, ec);
+  if (ec) return Status::IoError("local.maildirRoot " + maildir.maildir_root + ": " + ec.message());
+  local_agent_ = std::make_unique<transport::local::MaildirAgent>(dispatcher_, std::move(maildir));
+  mx_agent_ = std::make_unique<MxAgent>(*mx_planner_, *deliverer_,
+                                        MxAgent::Options{SelfIdentityFor(c, hostname_), 25});
+  relay_agent_ = std::make_unique<transport::smtp::SmtpRelayAgent>(*deliverer_, *host_lookup_);
+  return Status::Ok();
+}
+
+Status Daemon::OpenListeners() {
+  const router::Config& c = router_->config();
+  for (const auto& lc : c.listeners) {
+    auto listener = smtp_server::SmtpListener::Create(
+        dispatcher_, ListenerOptionsFor(c, lc, hostname_), *ingest_);
+    if (!listener.ok()) return listener.status().Annotate("listeners." + lc.name);
+    OUTPOST_LOG_INFO("listener.started", {"name", lc.name}, {"bind", lc.bind},
+                     {"port", (*listener)->port()});
+    listeners_.push_back(std::move(*listener));
+  }
+  return Status::Ok();
+}
+
+Status Daemon::Start() {
+  signals_ = std::make_unique<SignalWatcher>(dispatcher_);
+  OUTPOST_RETURN_IF_ERROR(signals_->Watch(SIGTERM, [this]() { Shutdown(); }));
+  OUTPOST_RETURN_IF_ERROR(signals_->Watch(SIGINT, [this]() { Shutdown(); }));
+  OUTPOST_RETURN_IF_ERROR(signals_->Watch(SIGHUP, [this]() { Reload(); }));
+  // A client vanishing mid-write must not kill the daemon.
+  std::signal(SIGPIPE, SIG_IGN);
+  OUTPOST_RETURN_IF_ERROR(admin_->Start());
+  purger_->Start(kFirstPurge);
+  scheduler_->Start();
+  OUTPOST_LOG_INFO("outpostd.started", {"config", config_path_}, {"hostname", hostname_},
+                   {"data_dir", router_->config().server.data_dir},
+                   {"last_id", storage::FormatMessageId(store_->last_issued_id())});
+  return Status::Ok();
+}
+
+void Daemon::Reload() {
+  if (shutting_down_) return;
+  auto fresh = router::LoadConfigFile(config_path_, &secrets_);
+  if (!fresh.ok()) {
+    OUTPOST_LOG_ERROR("config.reload_rejected", {"config", config_path_},
+                      {"action", "keeping the running configuration"});
+    LogEachLine("config.reload_error", fresh.status());
+    return;
+  }
+  const router::Config& old = router_->config();
+  const router::Config& c = **fresh;
+  if (c.server.data_dir != old.server.data_dir) {
+    OUTPOST_LOG_WARN("config.reload_needs_restart", {"field", "server.dataDir"});
+  }
+  if (c.listeners.size() != old.listeners.size()) {
+    OUTPOST_LOG_WARN("config.reload_needs_restart", {"field", "listeners"});
+  } else {
+    for (size_t i = 0; i < c.listeners.size(); ++i) {
+      if (c.listeners[i].bind != old.listeners[i].bind) {
+        OUTPOST_LOG_WARN("config.reload_needs_restart", {"field", "listeners.bind"});
+      }
+    }
+  }
+  router_ = std::make_shared<const router::Router>(std::move(*fresh));
+  scheduler_->SetRouter(router_);
+  purger_->SetRetention(c.queue.failed_retention, c.queue.completed_retention);
+  admin_->Reconfigure(c.admin);
+  ++reloads_;
+  OUTPOST_LOG_INFO("config.reloaded", {"config", config_path_}, {"routes", c.routes.size()});
+}
+
+void Daemon::Shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  OUTPOST_LOG_INFO("outpostd.stopping", {"listeners", listeners_.size()},
+                   {"in_flight", scheduler_->in_flight_transactions()});
+  // Stop accepting; sessions in progress may still finish (their 250 follows the synced
+  // write as always). The listeners themselves are destroyed with the daemon.
+  for (auto& l : listeners_) l->StopAccepting();
+  admin_->Stop();
+  scheduler_->Drain(kDrainDeadline, [this](bool clean) {
+    OUTPOST_LOG_INFO("outpostd.drained", {"clean", clean ? "yes" : "no"});
+    ExitWhenStoreIdle();
+  });
+}
+
+void Daemon::ExitWhenStoreIdle() {
+  auto started = dispatcher_.clock().MonotonicNow();
+  shutdown_timer_ = dispatcher_.CreateTimer([this, started]() {
+    bool idle = store_->pending_operations() == 0 && scheduler_->pending_writes() == 0;
+    bool late = dispatcher_.clock().MonotonicNow() - started > kStoreIdleDeadline;
+    if (!idle && !late) {
+      shutdown_timer_->Enable(kIdlePoll);
+      return;
+    }
+    OUTPOST_LOG_INFO("outpostd.stopped", {"store_idle", idle ? "yes" : "no"});
+    dispatcher_.Exit();
+  });
+  shutdown_timer_->Enable(Millis(0));
+}
+
+std::vector<int> Daemon::listener_ports() const {
+  std::vector<int> ports;
+  for (const auto& l : listeners_) ports.push_back(l->port());
+  return ports;
+}
+
+}  // namespace outpost::daemon
