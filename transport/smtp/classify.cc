@@ -22,6 +22,8 @@ SmtpReply ReplyOf(const SessionFailure& f) {
   switch (f.kind) {
     case FailureKind::kConnectFailed:
       return Synth(451, "4.4.1", "connect failed: " + f.detail);
+    case FailureKind::kLocalSetup:
+      return Synth(451, "4.3.0", "local error: " + f.detail);
     case FailureKind::kTimeout:
       return Synth(451, f.stage == Stage::kConnect ? "4.4.1" : "4.4.2",
                    "timeout during " + stage);
@@ -93,7 +95,8 @@ FailureVerdict ClassifyFailure(const SessionFailure& f, const FailureContext& c)
     case Stage::kConnect: {
       FailureVerdict v = Make(NextStep::kNextAddress, OutcomeKind::kTempFail,
                               ErrorClass::kConnection, ReplyOf(f));
-      v.mark_host_down = true;
+      // Only the peer's failure marks it down; a bad source IP of ours is not its fault.
+      v.mark_host_down = f.kind != FailureKind::kLocalSetup;
       return v;
     }
     case Stage::kTls:

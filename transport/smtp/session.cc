@@ -94,6 +94,7 @@ const char* StageName(Stage stage) {
 const char* FailureKindName(FailureKind kind) {
   switch (kind) {
     case FailureKind::kConnectFailed: return "connect-failed";
+    case FailureKind::kLocalSetup: return "local-setup";
     case FailureKind::kTimeout: return "timeout";
     case FailureKind::kClosed: return "closed";
     case FailureKind::kProtocol: return "protocol";
@@ -207,12 +208,12 @@ void SmtpSession::Connect() {
   sockaddr_storage ss{};
   int len = 0;
   if (!ToSockaddr(config_.address, config_.port, &ss, &len)) {
-    return Fail(Stage::kConnect, FailureKind::kConnectFailed,
+    return Fail(Stage::kConnect, FailureKind::kLocalSetup,
                 "not an IP address: " + config_.address);
   }
   fd_ = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
-    return Fail(Stage::kConnect, FailureKind::kConnectFailed,
+    return Fail(Stage::kConnect, FailureKind::kLocalSetup,
                 std::string("socket: ") + std::strerror(errno));
   }
   if (!config_.connection.source_ip.empty()) {
@@ -220,12 +221,12 @@ void SmtpSession::Connect() {
     int src_len = 0;
     if (!ToSockaddr(config_.connection.source_ip, 0, &src, &src_len) ||
         src.ss_family != ss.ss_family) {
-      return Fail(Stage::kConnect, FailureKind::kConnectFailed,
+      return Fail(Stage::kConnect, FailureKind::kLocalSetup,
                   "source address " + config_.connection.source_ip +
                       " is not an IP of the destination's family");
     }
     if (::bind(fd_, reinterpret_cast<sockaddr*>(&src), static_cast<socklen_t>(src_len)) != 0) {
-      return Fail(Stage::kConnect, FailureKind::kConnectFailed,
+      return Fail(Stage::kConnect, FailureKind::kLocalSetup,
                   "cannot bind source address " + config_.connection.source_ip + ": " +
                       std::strerror(errno));
     }
@@ -430,6 +431,11 @@ void SmtpSession::OnRead() {
       }
       if (!next->has_value()) break;
       Reply reply = std::move(**next);
+      if (expect_.empty() && streaming_) {
+        // A verdict before the end of the body (e.g. 552 too big): it is the answer to DATA.
+        return Fail(Stage::kData, FailureKind::kReply, "reply before the end of the message",
+                    std::move(reply));
+      }
       if (expect_.empty()) {
         // Unsolicited: typically "421 idle timeout" on a pooled connection.
         return Fail(timer_stage_, reply.code == 421 ? FailureKind::kReply : FailureKind::kProtocol,

@@ -49,7 +49,8 @@ enum class Stage {
 const char* StageName(Stage stage);
 
 enum class FailureKind {
-  kConnectFailed,        // socket, bind or TCP connect failed
+  kConnectFailed,        // the TCP connect failed or was refused
+  kLocalSetup,           // our side: socket(), source-IP bind, not an IP literal
   kTimeout,              // the stage's timeout fired
   kClosed,               // the peer closed or reset the connection
   kProtocol,             // unparseable or unsolicited reply

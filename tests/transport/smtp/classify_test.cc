@@ -48,6 +48,8 @@ TEST_P(Classify, Verdict) {
   EXPECT_EQ(v.kind, row.kind);
   EXPECT_EQ(v.error, row.error) << ErrorClassName(v.error);
   EXPECT_EQ(v.possible_duplicate, row.duplicate);
+  EXPECT_EQ(v.mark_host_down, row.failure.stage == Stage::kConnect &&
+                                  row.failure.kind != FailureKind::kLocalSetup);
   EXPECT_NE(v.reply.code, 0);
   if (row.failure.reply) {
     EXPECT_EQ(v.reply.code, row.failure.reply->code);
@@ -63,6 +65,8 @@ INSTANTIATE_TEST_SUITE_P(
     Failover, Classify,
     ::testing::Values(
         Row{"ConnectRefusedNextAddress", F(S::kConnect, K::kConnectFailed), Optional(),
+            NextStep::kNextAddress, kTemp, ErrorClass::kConnection, false},
+        Row{"LocalSetupNextAddress", F(S::kConnect, K::kLocalSetup), Optional(),
             NextStep::kNextAddress, kTemp, ErrorClass::kConnection, false},
         Row{"ConnectTimeoutNextAddress", F(S::kConnect, K::kTimeout), Optional(),
             NextStep::kNextAddress, kTemp, ErrorClass::kConnection, false},

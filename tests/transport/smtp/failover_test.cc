@@ -213,6 +213,21 @@ TEST_F(FailoverTest, DropAfterFinalDotDefersWithoutFailover) {
   EXPECT_EQ(other.connections(), 0);
 }
 
+TEST_F(FailoverTest, RefusalInTheMiddleOfTheBodyIsTheVerdict) {
+  // 4 MB body: the peer answers 552 after the first bytes, long before the final dot.
+  std::string big(4 * 1024 * 1024, 'x');
+  ScriptedServer peer(loop_, {Concat({Greet({}), On("MAIL", "250 ok\r\n"), On("RCPT", "250 ok\r\n"),
+                                      On("DATA", "354 go\r\n"),
+                                      {Send("552 5.3.4 message too big\r\n"), Close()}})});
+  ScriptedServer other(loop_, {kNormal});
+  auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}, big),
+                        {Host("mx1.test", peer.port()), Host("mx2.test", other.port())});
+  EXPECT_EQ(result.outcomes[0].kind, OutcomeKind::kPermFail);
+  EXPECT_EQ(result.outcomes[0].reply.enhanced, "5.3.4");
+  EXPECT_FALSE(result.possible_duplicate);
+  EXPECT_EQ(other.connections(), 0);
+}
+
 TEST_F(FailoverTest, TimeoutAfterFinalDotDefersWithoutFailover) {
   policy_.connection.data_timeout = milliseconds(200);
   ScriptedServer peer(loop_, {Concat({Greet({}), On("MAIL", "250 ok\r\n"), On("RCPT", "250 ok\r\n"),
@@ -414,6 +429,7 @@ TEST_F(FailoverTest, UnusableSourceIpIsConnectFailure) {
   EXPECT_EQ(result.outcomes[0].error, ErrorClass::kConnection);
   EXPECT_NE(result.outcomes[0].reply.text.find("192.0.2.1"), std::string::npos);
   EXPECT_EQ(peer.connections(), 0);
+  EXPECT_FALSE(deliverer_->down_hosts().IsDown("127.0.0.1|" + std::to_string(peer.port())));
 }
 
 TEST_F(FailoverTest, IdlePooledConnectionQuitsAfterIdleTimeout) {
