@@ -53,8 +53,8 @@ class DataReader {
   enum class State { kLineStart, kDot, kDotCr, kInLine, kCr, kDone };
   void Emit(std::string_view bytes);    // line content
   void Append(std::string_view bytes);  // to the body, within the size limit
-  void EndLine();  // a CRLF was seen
-  void BareCr();  // a CR not followed by LF
+  void EndLine();                       // a CRLF was seen
+  void BareCr();                        // a CR not followed by LF
 
   const Limits limits_;
   State state_ = State::kLineStart;
@@ -63,8 +63,8 @@ class DataReader {
   bool too_big_ = false;
   bool bare_line_ending_ = false;
   bool in_headers_ = true;
-  size_t line_len_ = 0;     // content bytes of the current line
-  std::string line_head_;   // first bytes of a header line, to spot "Received:"
+  size_t line_len_ = 0;    // content bytes of the current line
+  std::string line_head_;  // first bytes of a header line, to spot "Received:"
   int received_headers_ = 0;
 };
 

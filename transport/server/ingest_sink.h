@@ -28,7 +28,7 @@ struct IngestedMessage {
   std::vector<IngestedRecipient> recipients;
   // CRLF line endings, dot-unstuffing undone, our Received header first.
   std::string body;
-  std::string source;  // "authenticated" or "unauthenticated"
+  std::string source;     // "authenticated" or "unauthenticated"
   std::string auth_user;  // the AUTH identity, "" when not authenticated
   std::string envid;      // ENVID, xtext-decoded
   DsnRet ret = DsnRet::kUnspecified;

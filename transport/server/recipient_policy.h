@@ -13,10 +13,10 @@
 namespace outpost::smtp_server {
 
 enum class RcptDecision {
-  kLocal,         // a local domain (or postmaster): accepted from anyone
-  kRelay,         // a remote domain from a trusted client
-  kUnknownUser,   // local domain, user not in the list: 550 5.1.1
-  kRelayDenied,   // remote domain from an untrusted client: 554 5.7.1
+  kLocal,        // a local domain (or postmaster): accepted from anyone
+  kRelay,        // a remote domain from a trusted client
+  kUnknownUser,  // local domain, user not in the list: 550 5.1.1
+  kRelayDenied,  // remote domain from an untrusted client: 554 5.7.1
 };
 
 // Who may send to whom, built once from ListenerOptions. Immutable and thread-compatible.
@@ -31,7 +31,7 @@ class RecipientPolicy {
 
  private:
   std::vector<CidrRange> relay_networks_;
-  std::unordered_set<std::string> local_domains_;  // lower case
+  std::unordered_set<std::string> local_domains_;               // lower case
   std::optional<std::unordered_set<std::string>> local_users_;  // lower case
 };
 

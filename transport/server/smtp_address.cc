@@ -7,9 +7,9 @@
 namespace outpost::smtp_server {
 namespace {
 
-constexpr size_t kMaxLocalPart = 64;   // RFC 5321 4.5.3.1.1
-constexpr size_t kMaxDomain = 255;     // RFC 5321 4.5.3.1.2
-constexpr size_t kMaxPath = 256;       // RFC 5321 4.5.3.1.3, brackets included
+constexpr size_t kMaxLocalPart = 64;  // RFC 5321 4.5.3.1.1
+constexpr size_t kMaxDomain = 255;    // RFC 5321 4.5.3.1.2
+constexpr size_t kMaxPath = 256;      // RFC 5321 4.5.3.1.3, brackets included
 
 bool IsAlnum(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -60,8 +60,8 @@ bool IsValidLabel(std::string_view label, bool allow_utf8) {
   if (label.empty() || label.size() > 63) return false;
   for (size_t i = 0; i < label.size(); ++i) {
     unsigned char c = label[i];
-    bool ok = IsAlnum(c) || (c == '-' && i != 0 && i + 1 != label.size()) ||
-              (c >= 0x80 && allow_utf8);
+    bool ok =
+        IsAlnum(c) || (c == '-' && i != 0 && i + 1 != label.size()) || (c >= 0x80 && allow_utf8);
     if (!ok) return false;
   }
   return true;

@@ -13,16 +13,27 @@
 
 namespace outpost::smtp_server {
 
-using transport::SmtpReply;
 using transport::DsnRet;
 using transport::NotifyFlags;
+using transport::SmtpReply;
 
 // Command line limits (RFC 5321 4.5.3.1.4; RFC 4954 4 for AUTH), CRLF included.
 inline constexpr size_t kMaxCommandLine = 512;
 inline constexpr size_t kMaxAuthLine = 12288;
 
 enum class Verb {
-  kEhlo, kHelo, kMail, kRcpt, kData, kRset, kNoop, kQuit, kVrfy, kHelp, kStartTls, kAuth,
+  kEhlo,
+  kHelo,
+  kMail,
+  kRcpt,
+  kData,
+  kRset,
+  kNoop,
+  kQuit,
+  kVrfy,
+  kHelp,
+  kStartTls,
+  kAuth,
 };
 
 enum class BodyType { kUnspecified, k7Bit, k8BitMime };

@@ -24,19 +24,19 @@ StatusOr<std::unique_ptr<SmtpListener>> SmtpListener::Create(LibeventDispatcher&
   OUTPOST_ASSIGN_OR_RETURN(RecipientPolicy policy, RecipientPolicy::Create(options));
   SslCtxPtr tls;
   if (!options.tls_cert_file.empty()) {
-    OUTPOST_ASSIGN_OR_RETURN(tls, CreateServerTlsContext(options.tls_cert_file,
-                                                         options.tls_key_file));
+    OUTPOST_ASSIGN_OR_RETURN(tls,
+                             CreateServerTlsContext(options.tls_cert_file, options.tls_key_file));
   }
   OUTPOST_ASSIGN_OR_RETURN(SocketAddress addr, ParseSocketAddress(options.bind));
   std::unique_ptr<SmtpListener> l(
       new SmtpListener(dispatcher, std::move(options), sink, std::move(policy), std::move(tls)));
-  l->listener_ = evconnlistener_new_bind(
-      dispatcher.base(), &SmtpListener::OnAccept, l.get(),
-      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, -1, addr.get(),
-      static_cast<int>(addr.length));
+  l->listener_ =
+      evconnlistener_new_bind(dispatcher.base(), &SmtpListener::OnAccept, l.get(),
+                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, -1,
+                              addr.get(), static_cast<int>(addr.length));
   if (l->listener_ == nullptr) {
-    return Status::IoError("listener " + l->options_.name + ": cannot bind " +
-                           l->options_.bind + ": " + std::strerror(errno));
+    return Status::IoError("listener " + l->options_.name + ": cannot bind " + l->options_.bind +
+                           ": " + std::strerror(errno));
   }
   evconnlistener_set_error_cb(l->listener_, &SmtpListener::OnAcceptError);
   l->resume_timer_ = dispatcher.CreateTimer([raw = l.get()] {
@@ -44,8 +44,8 @@ StatusOr<std::unique_ptr<SmtpListener>> SmtpListener::Create(LibeventDispatcher&
   });
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
-  if (getsockname(evconnlistener_get_fd(l->listener_), reinterpret_cast<sockaddr*>(&bound),
-                  &len) == 0) {
+  if (getsockname(evconnlistener_get_fd(l->listener_), reinterpret_cast<sockaddr*>(&bound), &len) ==
+      0) {
     l->port_ = PortOf(reinterpret_cast<sockaddr*>(&bound));
   }
   OUTPOST_LOG_INFO("smtp_listening", {"listener", l->options_.name}, {"bind", l->options_.bind},

@@ -28,8 +28,7 @@ class SmtpListener {
   // Validates `options`, loads the TLS certificate and binds. Errors are clear and name the
   // field or file (bind failures say which address).
   static StatusOr<std::unique_ptr<SmtpListener>> Create(LibeventDispatcher& dispatcher,
-                                                        ListenerOptions options,
-                                                        IngestSink& sink);
+                                                        ListenerOptions options, IngestSink& sink);
   ~SmtpListener();
   SmtpListener(const SmtpListener&) = delete;
   SmtpListener& operator=(const SmtpListener&) = delete;

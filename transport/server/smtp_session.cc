@@ -62,8 +62,8 @@ void SmtpSession::Start() {
     Finish();
     return;
   }
-  bufferevent_setcb(bev_, &SmtpSession::OnReadCb, &SmtpSession::OnWriteCb,
-                    &SmtpSession::OnEventCb, this);
+  bufferevent_setcb(bev_, &SmtpSession::OnReadCb, &SmtpSession::OnWriteCb, &SmtpSession::OnEventCb,
+                    this);
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
   if (reject_) {
     OUTPOST_LOG_WARN("smtp_reject_connection", {"listener", opts_.name},
@@ -271,7 +271,8 @@ void SmtpSession::HandleRcpt(const SmtpCommand& cmd) {
   std::string address = rcpt.ToString();
   switch (ctx_.policy->Decide(rcpt, trusted)) {
     case RcptDecision::kUnknownUser:
-      return Send(Reply(550, "5.1.1", "<" + address + ">: Recipient address rejected: User unknown"));
+      return Send(
+          Reply(550, "5.1.1", "<" + address + ">: Recipient address rejected: User unknown"));
     case RcptDecision::kRelayDenied:
       OUTPOST_LOG_INFO("smtp_relay_denied", {"listener", opts_.name},
                        {"client", peer_.ip.ToString()}, {"rcpt", address});
@@ -308,8 +309,8 @@ void SmtpSession::FinishData() {
   if (verdict != DataVerdict::kAccepted) {
     SmtpReply reply = DataVerdictReply(verdict);
     OUTPOST_LOG_INFO("smtp_message_refused", {"listener", opts_.name},
-                     {"client", peer_.ip.ToString()}, {"from", txn_.return_path},
-                     {"size", size}, {"code", reply.code}, {"reply", reply.text});
+                     {"client", peer_.ip.ToString()}, {"from", txn_.return_path}, {"size", size},
+                     {"code", reply.code}, {"reply", reply.text});
     ResetTransaction();
     Send(reply);
     return;
@@ -400,9 +401,9 @@ void SmtpSession::HandleStartTls() {
   evbuffer_drain(in, evbuffer_get_length(in));
   SSL* ssl = SSL_new(ctx_.tls);
   bufferevent* tls = ssl == nullptr ? nullptr
-                                    : bufferevent_openssl_filter_new(
-                                          ctx_.dispatcher->base(), bev_, ssl,
-                                          BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+                                    : bufferevent_openssl_filter_new(ctx_.dispatcher->base(), bev_,
+                                                                     ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                                     BEV_OPT_CLOSE_ON_FREE);
   if (tls == nullptr) {
     OUTPOST_LOG_ERROR("smtp_tls_setup_failed", {"listener", opts_.name});
     Finish();
@@ -410,8 +411,8 @@ void SmtpSession::HandleStartTls() {
   }
   bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
   bev_ = tls;
-  bufferevent_setcb(bev_, &SmtpSession::OnReadCb, &SmtpSession::OnWriteCb,
-                    &SmtpSession::OnEventCb, this);
+  bufferevent_setcb(bev_, &SmtpSession::OnReadCb, &SmtpSession::OnWriteCb, &SmtpSession::OnEventCb,
+                    this);
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
   phase_ = Phase::kTlsHandshake;
 }
@@ -420,8 +421,8 @@ void SmtpSession::OnTlsEstablished() {
   tls_active_ = true;
   phase_ = Phase::kCommand;
   if (SSL* ssl = bufferevent_openssl_get_ssl(bev_)) {
-    tls_details_ = std::string("using ") + SSL_get_version(ssl) + " with cipher " +
-                   SSL_get_cipher_name(ssl);
+    tls_details_ =
+        std::string("using ") + SSL_get_version(ssl) + " with cipher " + SSL_get_cipher_name(ssl);
   }
   // RFC 3207 4.2: forget everything learned from the client before TLS.
   helo_.clear();
@@ -494,8 +495,8 @@ void SmtpSession::OnCredentialsChecked(const std::string& user, bool ok) {
     Send(Reply(235, "2.7.0", "Authentication successful"));
   } else {
     ++auth_failures_;
-    OUTPOST_LOG_WARN("smtp_auth_failed", {"listener", opts_.name},
-                     {"client", peer_.ip.ToString()}, {"user", Clip(user)});
+    OUTPOST_LOG_WARN("smtp_auth_failed", {"listener", opts_.name}, {"client", peer_.ip.ToString()},
+                     {"user", Clip(user)});
     Send(Reply(535, "5.7.8", "Authentication credentials invalid"));
     if (auth_failures_ >= kMaxAuthFailures) {
       Send(Reply(421, "4.7.0", opts_.hostname + " Error: too many failed authentications"));

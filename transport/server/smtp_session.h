@@ -70,7 +70,7 @@ class SmtpSession {
     kData,          // reading the message
     kSubmitting,    // the sink has the message; waiting for done
     kTlsHandshake,
-    kClosing,       // flushing the last reply, then closing
+    kClosing,  // flushing the last reply, then closing
     kFinished,
   };
   struct Transaction {

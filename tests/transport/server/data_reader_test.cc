@@ -58,14 +58,14 @@ TEST(DataReader, DotUnstuffing) {
 // refused, and reading continues to the real CRLF.CRLF.
 TEST(DataReader, SmugglingVariantsNeverEndTheData) {
   const char* tricks[] = {
-      "a\n.\r\nMAIL FROM:<evil@x>\r\n",    // <LF>.<CR><LF>
-      "a\r\n.\nMAIL FROM:<evil@x>\r\n",    // <CR><LF>.<LF>
-      "a\n.\nMAIL FROM:<evil@x>\r\n",      // <LF>.<LF>
-      "a\r.\rMAIL FROM:<evil@x>\r\n",      // <CR>.<CR>
-      "a\r.\r\nMAIL FROM:<evil@x>\r\n",    // <CR>.<CR><LF>
+      "a\n.\r\nMAIL FROM:<evil@x>\r\n",       // <LF>.<CR><LF>
+      "a\r\n.\nMAIL FROM:<evil@x>\r\n",       // <CR><LF>.<LF>
+      "a\n.\nMAIL FROM:<evil@x>\r\n",         // <LF>.<LF>
+      "a\r.\rMAIL FROM:<evil@x>\r\n",         // <CR>.<CR>
+      "a\r.\r\nMAIL FROM:<evil@x>\r\n",       // <CR>.<CR><LF>
       "a\r\n.\r.\r\nMAIL FROM:<evil@x>\r\n",  // .<CR> then garbage
-      "a\nb\r\n",                          // plain bare LF
-      "a\rb\r\n",                          // plain bare CR
+      "a\nb\r\n",                             // plain bare LF
+      "a\rb\r\n",                             // plain bare CR
   };
   for (const char* t : tricks) {
     std::string trick = t;

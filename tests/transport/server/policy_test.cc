@@ -98,8 +98,8 @@ TEST(SocketAddress, Parsing) {
   EXPECT_TRUE(ParseSocketAddress("127.0.0.1:25").ok());
   EXPECT_TRUE(ParseSocketAddress("[::1]:2525").ok());
   EXPECT_TRUE(ParseSocketAddress("0.0.0.0:0").ok());
-  for (const char* bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "host:25", "[::1]25",
-                          "::1:25x", ""}) {
+  for (const char* bad :
+       {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "host:25", "[::1]25", "::1:25x", ""}) {
     EXPECT_FALSE(ParseSocketAddress(bad).ok()) << bad;
   }
 }
@@ -120,23 +120,22 @@ TEST(PasswordHash, RoundTripAndWrongPassword) {
 }
 
 TEST(PasswordHash, MalformedHashesAreErrors) {
-  for (const char* bad :
-       {"", "plain", "$pbkdf2-sha256$", "$pbkdf2-sha256$1000$c2FsdA==",
-        "$pbkdf2-sha256$0$c2FsdA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-        "$pbkdf2-sha256$x$c2FsdA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-        "$pbkdf2-sha256$1000$!!$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-        "$pbkdf2-sha256$1000$c2FsdA==$AAAA", "$md5$1000$c2FsdA==$AAAA"}) {
+  for (const char* bad : {"", "plain", "$pbkdf2-sha256$", "$pbkdf2-sha256$1000$c2FsdA==",
+                          "$pbkdf2-sha256$0$c2FsdA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                          "$pbkdf2-sha256$x$c2FsdA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                          "$pbkdf2-sha256$1000$!!$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                          "$pbkdf2-sha256$1000$c2FsdA==$AAAA", "$md5$1000$c2FsdA==$AAAA"}) {
     EXPECT_FALSE(VerifyPassword("x", bad).ok()) << bad;
     EXPECT_FALSE(ValidatePasswordHash(bad).ok()) << bad;
   }
-  EXPECT_TRUE(
-      ValidatePasswordHash("$pbkdf2-sha256$1000$c2FsdA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
-          .ok());
+  EXPECT_TRUE(ValidatePasswordHash(
+                  "$pbkdf2-sha256$1000$c2FsdA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+                  .ok());
 }
 
 TEST(Base64, RoundTripAndStrictness) {
   for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar",
-                                               std::string("\0\xff", 2)}) {
+                                                std::string("\0\xff", 2)}) {
     auto d = Base64Decode(Base64Encode(s));
     ASSERT_TRUE(d.ok());
     EXPECT_EQ(*d, s);

@@ -52,8 +52,7 @@ TEST(SmtpSession, FullTransaction) {
   }
   EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos);  // no certificate configured
   EXPECT_EQ(ehlo.find("AUTH"), std::string::npos);      // no users
-  EXPECT_EQ(c->Command("MAIL FROM:<sender@remote.example> RET=HDRS ENVID=e1"),
-            "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(c->Command("MAIL FROM:<sender@remote.example> RET=HDRS ENVID=e1"), "250 2.1.0 Ok\r\n");
   EXPECT_EQ(c->Command("RCPT TO:<user@example.org> NOTIFY=FAILURE ORCPT=rfc822;u@example.org"),
             "250 2.1.5 Ok\r\n");
   EXPECT_EQ(Code(c->Command("DATA")), 354);
@@ -76,7 +75,8 @@ TEST(SmtpSession, FullTransaction) {
   EXPECT_EQ(m.client_ip, "127.0.0.1");
   EXPECT_EQ(m.helo, "client.example");
   EXPECT_EQ(m.body.rfind("Received: from client.example ([127.0.0.1])\r\n\tby mx.example.org "
-                         "with ESMTP id " + m.trace_id + "\r\n\tfor <user@example.org>; ",
+                         "with ESMTP id " +
+                             m.trace_id + "\r\n\tfor <user@example.org>; ",
                          0),
             0u)
       << m.body;
@@ -87,11 +87,11 @@ TEST(SmtpSession, FullTransaction) {
 TEST(SmtpSession, PipelinedTransactionRepliesInOrder) {
   ServerFixture s(Options());
   auto c = Open(s);
-  ASSERT_TRUE(c->Send(
-      "EHLO client.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<x@example.org>\r\n"
-      "RCPT TO:<bad>\r\nRCPT TO:<y@example.org>\r\nDATA\r\nSubject: 1\r\n\r\none\r\n.\r\n"
-      "MAIL FROM:<>\r\nRCPT TO:<z@example.org>\r\nDATA\r\nSubject: 2\r\n\r\ntwo\r\n.\r\n"
-      "NOOP\r\nQUIT\r\n"));
+  ASSERT_TRUE(
+      c->Send("EHLO client.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<x@example.org>\r\n"
+              "RCPT TO:<bad>\r\nRCPT TO:<y@example.org>\r\nDATA\r\nSubject: 1\r\n\r\none\r\n.\r\n"
+              "MAIL FROM:<>\r\nRCPT TO:<z@example.org>\r\nDATA\r\nSubject: 2\r\n\r\ntwo\r\n.\r\n"
+              "NOOP\r\nQUIT\r\n"));
   int expected[] = {250, 250, 250, 501, 250, 354, 250, 250, 250, 354, 250, 250, 221};
   for (int code : expected) EXPECT_EQ(c->ReadCode(), code);
   EXPECT_TRUE(c->WaitForEof());
@@ -118,7 +118,7 @@ TEST(SmtpSession, SequenceErrorsAndRset) {
   EXPECT_EQ(c->Command("VRFY bob").substr(0, 9), "252 2.5.2");
   EXPECT_EQ(Code(c->Command("HELP")), 214);
   EXPECT_EQ(c->Command("BDAT 10 LAST").substr(0, 9), "502 5.5.1");
-  EXPECT_EQ(c->Command("STARTTLS").substr(0, 9), "502 5.5.1");  // no certificate
+  EXPECT_EQ(c->Command("STARTTLS").substr(0, 9), "502 5.5.1");    // no certificate
   EXPECT_EQ(c->Command("AUTH PLAIN").substr(0, 9), "502 5.5.1");  // no users
   EXPECT_EQ(c->Command("MAIL FROM:<a@b> FOO=BAR").substr(0, 9), "555 5.5.4");
   EXPECT_EQ(c->Command(std::string(600, 'N')), "500 5.5.2 Error: line too long\r\n");
@@ -151,8 +151,9 @@ TEST(SmtpSession, SmugglingAttemptIsRefusedAndNotExecuted) {
   auto c = Open(s);
   ASSERT_EQ(Code(c->Command("EHLO c")), 250);
   ASSERT_TRUE(BeginData(*c));
-  ASSERT_TRUE(c->Send("Subject: a\r\n\r\nhi\n.\r\nMAIL FROM:<admin@example.org>\r\n"
-                      "RCPT TO:<victim@example.org>\r\nDATA\r\nSubject: spoofed\r\n\r\n.\r\n"));
+  ASSERT_TRUE(
+      c->Send("Subject: a\r\n\r\nhi\n.\r\nMAIL FROM:<admin@example.org>\r\n"
+              "RCPT TO:<victim@example.org>\r\nDATA\r\nSubject: spoofed\r\n\r\n.\r\n"));
   std::string r = c->ReadReply();
   EXPECT_EQ(r.substr(0, 9), "554 5.6.0") << r;
   EXPECT_NE(r.find("bare LF/CR not allowed"), std::string::npos);
@@ -453,9 +454,9 @@ TEST_F(TlsSession, AuthLoginAndWrongPasswords) {
   EXPECT_EQ(c->Command(Base64Encode(std::string("\0alice\0wrong", 12))),
             "535 5.7.8 Authentication credentials invalid\r\n");
   // Unknown user: the same answer.
-  EXPECT_EQ(c->Command("AUTH PLAIN " + Base64Encode(std::string("\0mallory\0battery", 16)))
-                .substr(0, 9),
-            "535 5.7.8");
+  EXPECT_EQ(
+      c->Command("AUTH PLAIN " + Base64Encode(std::string("\0mallory\0battery", 16))).substr(0, 9),
+      "535 5.7.8");
   // Cancel and bad base64.
   EXPECT_EQ(c->Command("AUTH LOGIN"), "334 VXNlcm5hbWU6\r\n");
   EXPECT_EQ(c->Command("*").substr(0, 9), "501 5.0.0");

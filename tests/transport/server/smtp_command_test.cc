@@ -34,12 +34,21 @@ TEST(SmtpCommand, EveryVerbParses) {
     const char* line;
     Verb verb;
   } cases[] = {
-      {"EHLO client.example", Verb::kEhlo}, {"helo client", Verb::kHelo},
-      {"MAIL FROM:<a@b.example>", Verb::kMail}, {"RCPT TO:<c@d.example>", Verb::kRcpt},
-      {"DATA", Verb::kData}, {"RSET", Verb::kRset}, {"NOOP", Verb::kNoop},
-      {"NOOP anything", Verb::kNoop}, {"QUIT", Verb::kQuit}, {"VRFY bob", Verb::kVrfy},
-      {"HELP", Verb::kHelp}, {"STARTTLS", Verb::kStartTls}, {"AUTH PLAIN", Verb::kAuth},
-      {"ehlo [127.0.0.1]", Verb::kEhlo}, {"Mail From:<>", Verb::kMail},
+      {"EHLO client.example", Verb::kEhlo},
+      {"helo client", Verb::kHelo},
+      {"MAIL FROM:<a@b.example>", Verb::kMail},
+      {"RCPT TO:<c@d.example>", Verb::kRcpt},
+      {"DATA", Verb::kData},
+      {"RSET", Verb::kRset},
+      {"NOOP", Verb::kNoop},
+      {"NOOP anything", Verb::kNoop},
+      {"QUIT", Verb::kQuit},
+      {"VRFY bob", Verb::kVrfy},
+      {"HELP", Verb::kHelp},
+      {"STARTTLS", Verb::kStartTls},
+      {"AUTH PLAIN", Verb::kAuth},
+      {"ehlo [127.0.0.1]", Verb::kEhlo},
+      {"Mail From:<>", Verb::kMail},
   };
   for (const auto& c : cases) EXPECT_EQ(Parsed(c.line).verb, c.verb) << c.line;
 }
@@ -57,7 +66,9 @@ TEST(SmtpCommand, RefusalsCarryTheRightCode) {
       {"EHLO", 501, "5.5.4"},
       {"HELO", 501, "5.5.4"},
       {"EHLO bad(name)", 501, "5.5.4"},
-      {"EHLO a\x01" "b", 501, "5.5.4"},
+      {"EHLO a\x01"
+       "b",
+       501, "5.5.4"},
       {"DATA now", 501, "5.5.4"},
       {"QUIT please", 501, "5.5.4"},
       {"STARTTLS x", 501, "5.5.4"},
@@ -100,8 +111,8 @@ TEST(SmtpCommand, RefusalsCarryTheRightCode) {
 }
 
 TEST(SmtpCommand, MailParameters) {
-  SmtpCommand c = Parsed(
-      "MAIL FROM:<a@b.example> SIZE=1000 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=QQ+2B1");
+  SmtpCommand c =
+      Parsed("MAIL FROM:<a@b.example> SIZE=1000 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=QQ+2B1");
   EXPECT_FALSE(c.path.null_path);
   EXPECT_EQ(c.path.mailbox.ToString(), "a@b.example");
   ASSERT_TRUE(c.mail.size.has_value());
