@@ -98,11 +98,13 @@ class Importer {
   rj::Document::AllocatorType& A() { return out_.GetAllocator(); }
   JValue Str(std::string_view s) { return JValue(s.data(), static_cast<rj::SizeType>(s.size()), A()); }
   void Set(JValue& obj, std::string_view key, JValue v) {
-    auto it = obj.FindMember(Str(key));
-    if (it != obj.MemberEnd()) {
-      it->value = std::move(v);
+    // HasMember/operator[] rather than comparing rapidjson's non-const member iterators,
+    // which clang rejects as ambiguous in C++20.
+    JValue name = Str(key);
+    if (obj.HasMember(name)) {
+      obj[name] = std::move(v);
     } else {
-      obj.AddMember(Str(key), std::move(v), A());
+      obj.AddMember(std::move(name), std::move(v), A());
     }
   }
   // Named objects of a section, in first-seen order.
@@ -739,7 +741,10 @@ class Importer {
                       {{"tls", "tlsTimeout"}, {"mta-sts", "mtaStsTimeout"}});
       if (dummy.MemberCount() > 0) {
         JValue& tls = Named(tls_, "default", nullptr);
-        for (auto& m : dummy.GetObject()) Set(tls, m.name.GetString(), JValue(m.value, A()));
+        const JValue& timeouts = dummy;
+        for (const auto& m : timeouts.GetObject()) {
+          Set(tls, m.name.GetString(), JValue(m.value, A()));
+        }
       }
     }
     if (legacy && !Get({"queue", "outbound", "tls", "starttls"})) {

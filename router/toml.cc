@@ -133,7 +133,7 @@ class TomlParser {
         TomlValue t;
         t.type = TomlValue::Type::kTable;
         t.line = line_;
-        table->table.emplace_back(path[i], std::move(t));
+        table->table.push_back(TomlKeyValue{path[i], std::move(t)});
         child = &table->table.back().second;
       } else if (child->type == TomlValue::Type::kArray && child->array_of_tables) {
         child = &child->array.back();
@@ -164,7 +164,7 @@ class TomlParser {
         a.type = TomlValue::Type::kArray;
         a.array_of_tables = true;
         a.line = line_;
-        parent->table.emplace_back(path.back(), std::move(a));
+        parent->table.push_back(TomlKeyValue{path.back(), std::move(a)});
         arr = &parent->table.back().second;
       } else if (!arr->array_of_tables) {
         return Error("'" + path.back() + "' is not an array of tables");
@@ -201,7 +201,7 @@ class TomlParser {
     if (FindChild(parent, key.back()) != nullptr) {
       return Error("key '" + key.back() + "' defined twice");
     }
-    parent->table.emplace_back(key.back(), std::move(value));
+    parent->table.push_back(TomlKeyValue{key.back(), std::move(value)});
     return Status::Ok();
   }
 
@@ -251,7 +251,7 @@ class TomlParser {
           if (FindChild(parent, key.back()) != nullptr) {
             return Error("key '" + key.back() + "' defined twice");
           }
-          parent->table.emplace_back(key.back(), std::move(item));
+          parent->table.push_back(TomlKeyValue{key.back(), std::move(item)});
           SkipSpaces();
           if (Peek() == ',') {
             Advance();

@@ -3,12 +3,13 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "common/status.h"
 
 namespace outpost::router {
+
+struct TomlKeyValue;
 
 // A parsed TOML value. Tables keep their keys in file order. `line` is where the value (or,
 // for tables, the header or first key) appears, for messages about converted keys.
@@ -20,7 +21,8 @@ struct TomlValue {
   double floating = 0;
   bool boolean = false;
   std::vector<TomlValue> array;
-  std::vector<std::pair<std::string, TomlValue>> table;
+  // Not std::pair: clang rejects pair<string, TomlValue> while TomlValue is incomplete.
+  std::vector<TomlKeyValue> table;
   int line = 0;
   bool inline_table = false;  // { ... } (closed: no keys may be added later)
   bool array_of_tables = false;  // created by [[header]]
@@ -29,6 +31,11 @@ struct TomlValue {
   bool is_table() const { return type == Type::kTable; }
   bool is_string() const { return type == Type::kString; }
   bool is_array() const { return type == Type::kArray; }
+};
+
+struct TomlKeyValue {
+  std::string first;  // the key
+  TomlValue second;
 };
 
 // Parses the subset of TOML 1.0 that Stalwart configurations use: comments, [tables],
