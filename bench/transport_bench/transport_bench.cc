@@ -74,14 +74,17 @@ double RunClient(const Sink& sink, int messages, uint32_t connections) {
   bool finished = false;
   testing::RunLoop(loop, finished, std::chrono::minutes(5));
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  if (delivered != messages) std::fprintf(stderr, "  (only %d of %d delivered)\n", delivered, messages);
+  if (delivered != messages)
+    std::fprintf(stderr, "  (only %d of %d delivered)\n", delivered, messages);
   return delivered / secs;
 }
 
 double RunSmtpSource(const Sink& sink, int messages, int sessions) {
-  std::string cmd = "/usr/sbin/smtp-source -d -s " + std::to_string(sessions) + " -l 2048 -m " +
-                    std::to_string(messages) + " -f bench@example.org -t sink@example.net 127.0.0.1:" +
-                    std::to_string(sink.port) + " >/dev/null 2>&1";
+  std::string cmd =
+      "/usr/sbin/smtp-source -d -s " + std::to_string(sessions) + " -l 2048 -m " +
+      std::to_string(messages) +
+      " -f bench@example.org -t sink@example.net 127.0.0.1:" + std::to_string(sink.port) +
+      " >/dev/null 2>&1";
   auto start = Clock::now();
   int rc = std::system(cmd.c_str());
   double secs = std::chrono::duration<double>(Clock::now() - start).count();

@@ -25,8 +25,7 @@ SmtpReply ReplyOf(const SessionFailure& f) {
     case FailureKind::kLocalSetup:
       return Synth(451, "4.3.0", "local error: " + f.detail);
     case FailureKind::kTimeout:
-      return Synth(451, f.stage == Stage::kConnect ? "4.4.1" : "4.4.2",
-                   "timeout during " + stage);
+      return Synth(451, f.stage == Stage::kConnect ? "4.4.1" : "4.4.2", "timeout during " + stage);
     case FailureKind::kClosed:
       return Synth(451, "4.4.2", "connection lost during " + stage);
     case FailureKind::kProtocol:
@@ -80,10 +79,14 @@ FailureVerdict TlsFailure(const SessionFailure& f, const FailureContext& c) {
 
 const char* NextStepName(NextStep step) {
   switch (step) {
-    case NextStep::kNextAddress: return "next-address";
-    case NextStep::kNextHost: return "next-host";
-    case NextStep::kRetryPlaintext: return "retry-plaintext";
-    case NextStep::kFinal: return "final";
+    case NextStep::kNextAddress:
+      return "next-address";
+    case NextStep::kNextHost:
+      return "next-host";
+    case NextStep::kRetryPlaintext:
+      return "retry-plaintext";
+    case NextStep::kFinal:
+      return "final";
   }
   return "?";
 }
@@ -93,8 +96,8 @@ FailureVerdict ClassifyFailure(const SessionFailure& f, const FailureContext& c)
   const int klass = reply ? f.reply->klass() : 0;
   switch (f.stage) {
     case Stage::kConnect: {
-      FailureVerdict v = Make(NextStep::kNextAddress, OutcomeKind::kTempFail,
-                              ErrorClass::kConnection, ReplyOf(f));
+      FailureVerdict v =
+          Make(NextStep::kNextAddress, OutcomeKind::kTempFail, ErrorClass::kConnection, ReplyOf(f));
       // Only the peer's failure marks it down; a bad source IP of ours is not its fault.
       v.mark_host_down = f.kind != FailureKind::kLocalSetup;
       return v;
@@ -112,8 +115,7 @@ FailureVerdict ClassifyFailure(const SessionFailure& f, const FailureContext& c)
       return ChannelFailure(f);
     case Stage::kAuth:
       // A wrong relay password must not bounce mail: temporary, class connection, reply kept.
-      return Make(NextStep::kNextHost, OutcomeKind::kTempFail, ErrorClass::kConnection,
-                  ReplyOf(f));
+      return Make(NextStep::kNextHost, OutcomeKind::kTempFail, ErrorClass::kConnection, ReplyOf(f));
     case Stage::kMailFrom:
       switch (f.kind) {
         case FailureKind::kSmtpUtf8Unavailable:
@@ -158,10 +160,10 @@ FailureVerdict ClassifyFailure(const SessionFailure& f, const FailureContext& c)
                     ErrorClass::kUnexpectedReply, ReplyOf(f));
       }
       // The final dot went out: the peer may have the message. Defer, never fail over.
-      FailureVerdict v = Make(NextStep::kFinal, OutcomeKind::kTempFail,
-                              f.kind == FailureKind::kProtocol ? ErrorClass::kUnexpectedReply
-                                                               : ErrorClass::kConnection,
-                              ReplyOf(f));
+      FailureVerdict v = Make(
+          NextStep::kFinal, OutcomeKind::kTempFail,
+          f.kind == FailureKind::kProtocol ? ErrorClass::kUnexpectedReply : ErrorClass::kConnection,
+          ReplyOf(f));
       v.possible_duplicate = true;
       return v;
     }

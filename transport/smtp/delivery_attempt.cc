@@ -32,7 +32,9 @@ std::string ReplyLine(const SmtpReply& r) {
 
 DeliveryAttempt::DeliveryAttempt(SmtpDeliverer& owner, DeliveryRequest request,
                                  std::vector<TargetHost> hosts, DeliveryAgent::DoneCallback done)
-    : owner_(owner), request_(std::move(request)), hosts_(std::move(hosts)),
+    : owner_(owner),
+      request_(std::move(request)),
+      hosts_(std::move(hosts)),
       done_(std::move(done)) {
   if (const auto* relay = std::get_if<RelayRoute>(&request_.route)) {
     protocol_ = relay->protocol;
@@ -227,8 +229,9 @@ void DeliveryAttempt::OnTransaction(TransactionResult result) {
         break;
       case RecipientVerdict::Kind::kTempFail:
       case RecipientVerdict::Kind::kPermFail:
-        SetOutcome(idx, v.kind == RecipientVerdict::Kind::kPermFail ? OutcomeKind::kPermFail
-                                                                    : OutcomeKind::kTempFail,
+        SetOutcome(idx,
+                   v.kind == RecipientVerdict::Kind::kPermFail ? OutcomeKind::kPermFail
+                                                               : OutcomeKind::kTempFail,
                    v.error, v.reply);
         last_reply_ = v.reply;
         progress = true;
@@ -284,7 +287,8 @@ void DeliveryAttempt::OnTransaction(TransactionResult result) {
     return TryNext();
   }
   if (pending_.empty()) {
-    RecordHost(verdict ? verdict->error : ErrorClass::kNone, verdict ? verdict->reply : last_reply_);
+    RecordHost(verdict ? verdict->error : ErrorClass::kNone,
+               verdict ? verdict->reply : last_reply_);
     LeaveSession();
     return Finish();
   }
@@ -307,11 +311,10 @@ void DeliveryAttempt::LeaveSession() {
 
 void DeliveryAttempt::RecordHost(ErrorClass error, const SmtpReply& reply) {
   auto elapsed = owner_.dispatcher_.clock().MonotonicNow() - host_started_;
-  result_.hosts_tried.push_back(
-      HostAttempt{config_.host_name.empty() ? hosts_[host_idx_].name : config_.host_name,
-                  config_.address.empty() ? hosts_[host_idx_].addresses[addr_idx_]
-                                          : config_.address,
-                  error, reply, std::chrono::duration_cast<Millis>(elapsed).count()});
+  result_.hosts_tried.push_back(HostAttempt{
+      config_.host_name.empty() ? hosts_[host_idx_].name : config_.host_name,
+      config_.address.empty() ? hosts_[host_idx_].addresses[addr_idx_] : config_.address, error,
+      reply, std::chrono::duration_cast<Millis>(elapsed).count()});
 }
 
 void DeliveryAttempt::NoteFailure(const FailureVerdict& v) {
@@ -374,7 +377,8 @@ void DeliveryAttempt::Finish() {
   for (auto& o : outcomes_) result_.outcomes.push_back(std::move(*o));
   auto done = std::move(done_);
   DeliveryResult result = std::move(result_);
-  owner_.dispatcher_.Post([done, result = std::move(result)]() mutable { done(std::move(result)); });
+  owner_.dispatcher_.Post(
+      [done, result = std::move(result)]() mutable { done(std::move(result)); });
   owner_.Finished(this);  // deferred delete: `this` stays valid until the current callback ends
 }
 

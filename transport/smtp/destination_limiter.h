@@ -29,7 +29,8 @@ class DestinationLimiter {
 
    private:
     friend class DestinationLimiter;
-    Permit(DestinationLimiter* limiter, std::string key) : limiter_(limiter), key_(std::move(key)) {}
+    Permit(DestinationLimiter* limiter, std::string key)
+        : limiter_(limiter), key_(std::move(key)) {}
     DestinationLimiter* limiter_ = nullptr;
     std::string key_;
   };

@@ -17,8 +17,8 @@
 namespace outpost::transport::smtp {
 
 struct ReplyLimits {
-  size_t max_line_bytes = 2048;     // RFC 5321 says 512; be robust beyond it, but bounded
-  size_t max_reply_bytes = 65536;   // all lines of one (multi-line) reply
+  size_t max_line_bytes = 2048;    // RFC 5321 says 512; be robust beyond it, but bounded
+  size_t max_reply_bytes = 65536;  // all lines of one (multi-line) reply
   size_t max_lines = 256;
 };
 

@@ -2,9 +2,9 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
-#include <event2/event.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <event2/util.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
-#include <mutex>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <mutex>
 
 #include "common/logging.h"
 #include "transport/smtp/commands.h"
@@ -75,37 +75,62 @@ Reply Synthesized(int code, std::string enhanced, std::string text) {
 
 const char* StageName(Stage stage) {
   switch (stage) {
-    case Stage::kConnect: return "connect";
-    case Stage::kTls: return "tls";
-    case Stage::kGreeting: return "greeting";
-    case Stage::kEhlo: return "ehlo";
-    case Stage::kStartTls: return "starttls";
-    case Stage::kAuth: return "auth";
-    case Stage::kMailFrom: return "mail-from";
-    case Stage::kRcptTo: return "rcpt-to";
-    case Stage::kData: return "data";
-    case Stage::kDataDone: return "data-done";
-    case Stage::kRset: return "rset";
-    case Stage::kQuit: return "quit";
+    case Stage::kConnect:
+      return "connect";
+    case Stage::kTls:
+      return "tls";
+    case Stage::kGreeting:
+      return "greeting";
+    case Stage::kEhlo:
+      return "ehlo";
+    case Stage::kStartTls:
+      return "starttls";
+    case Stage::kAuth:
+      return "auth";
+    case Stage::kMailFrom:
+      return "mail-from";
+    case Stage::kRcptTo:
+      return "rcpt-to";
+    case Stage::kData:
+      return "data";
+    case Stage::kDataDone:
+      return "data-done";
+    case Stage::kRset:
+      return "rset";
+    case Stage::kQuit:
+      return "quit";
   }
   return "?";
 }
 
 const char* FailureKindName(FailureKind kind) {
   switch (kind) {
-    case FailureKind::kConnectFailed: return "connect-failed";
-    case FailureKind::kLocalSetup: return "local-setup";
-    case FailureKind::kTimeout: return "timeout";
-    case FailureKind::kClosed: return "closed";
-    case FailureKind::kProtocol: return "protocol";
-    case FailureKind::kReply: return "reply";
-    case FailureKind::kTlsHandshake: return "tls-handshake";
-    case FailureKind::kTlsVerify: return "tls-verify";
-    case FailureKind::kStartTlsUnavailable: return "starttls-unavailable";
-    case FailureKind::kAuthUnavailable: return "auth-unavailable";
-    case FailureKind::kSmtpUtf8Unavailable: return "smtputf8-unavailable";
-    case FailureKind::kMessageTooBig: return "message-too-big";
-    case FailureKind::kBadAddress: return "bad-address";
+    case FailureKind::kConnectFailed:
+      return "connect-failed";
+    case FailureKind::kLocalSetup:
+      return "local-setup";
+    case FailureKind::kTimeout:
+      return "timeout";
+    case FailureKind::kClosed:
+      return "closed";
+    case FailureKind::kProtocol:
+      return "protocol";
+    case FailureKind::kReply:
+      return "reply";
+    case FailureKind::kTlsHandshake:
+      return "tls-handshake";
+    case FailureKind::kTlsVerify:
+      return "tls-verify";
+    case FailureKind::kStartTlsUnavailable:
+      return "starttls-unavailable";
+    case FailureKind::kAuthUnavailable:
+      return "auth-unavailable";
+    case FailureKind::kSmtpUtf8Unavailable:
+      return "smtputf8-unavailable";
+    case FailureKind::kMessageTooBig:
+      return "message-too-big";
+    case FailureKind::kBadAddress:
+      return "bad-address";
   }
   return "?";
 }
@@ -208,8 +233,7 @@ void SmtpSession::Connect() {
   sockaddr_storage ss{};
   int len = 0;
   if (!ToSockaddr(config_.address, config_.port, &ss, &len)) {
-    return Fail(Stage::kConnect, FailureKind::kLocalSetup,
-                "not an IP address: " + config_.address);
+    return Fail(Stage::kConnect, FailureKind::kLocalSetup, "not an IP address: " + config_.address);
   }
   fd_ = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
@@ -253,9 +277,9 @@ void SmtpSession::StartTls(std::function<void()> then) {
   evbuffer_drain(in, evbuffer_get_length(in));
   bufferevent_free(bev_);  // the plain bufferevent does not own the socket
   bev_ = nullptr;
-  bufferevent* tls_bev = bufferevent_openssl_socket_new(
-      dispatcher_.base(), fd_, *ssl, BUFFEREVENT_SSL_CONNECTING,
-      BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+  bufferevent* tls_bev =
+      bufferevent_openssl_socket_new(dispatcher_.base(), fd_, *ssl, BUFFEREVENT_SSL_CONNECTING,
+                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
   if (tls_bev == nullptr) {
     SSL_free(*ssl);
     return Fail(Stage::kTls, FailureKind::kTlsHandshake, "cannot create TLS bufferevent");
@@ -298,8 +322,7 @@ void SmtpSession::AfterEhlo(const Reply&) {
     Write("STARTTLS\r\n");
     Expect(Stage::kStartTls, config_.connection.ehlo_timeout, [this](Reply r) {
       if (r.code != 220) {
-        return Fail(Stage::kStartTls, FailureKind::kTlsHandshake, "STARTTLS refused",
-                    std::move(r));
+        return Fail(Stage::kStartTls, FailureKind::kTlsHandshake, "STARTTLS refused", std::move(r));
       }
       StartTls([this] {
         caps_ = Capabilities();  // forget everything learned before TLS (RFC 3207 §4.2)
@@ -465,8 +488,7 @@ void SmtpSession::OnWrite() {
 // ---- transactions ------------------------------------------------------------------------------
 
 void SmtpSession::SendMessage(const DeliveryMessage& message,
-                              std::vector<DeliveryRecipient> recipients,
-                              TransactionCallback done) {
+                              std::vector<DeliveryRecipient> recipients, TransactionCallback done) {
   message_ = message;
   txn_ = TransactionResult();
   txn_.recipients.resize(recipients.size());
@@ -489,11 +511,11 @@ void SmtpSession::SendMessage(const DeliveryMessage& message,
   }
   size_t size = message_.body ? message_.body->size() : 0;
   if (caps_.size.value_or(0) > 0 && size > *caps_.size) {
-    return local_failure(FailureKind::kMessageTooBig,
-                         Synthesized(552, "5.3.4",
-                                     "message size " + std::to_string(size) +
-                                         " exceeds the peer's limit " +
-                                         std::to_string(*caps_.size)));
+    return local_failure(
+        FailureKind::kMessageTooBig,
+        Synthesized(552, "5.3.4",
+                    "message size " + std::to_string(size) + " exceeds the peer's limit " +
+                        std::to_string(*caps_.size)));
   }
   auto mail = MailFromCommand(message_, caps_);
   if (!mail.ok()) {
@@ -504,8 +526,8 @@ void SmtpSession::SendMessage(const DeliveryMessage& message,
   auto steps = std::make_shared<std::vector<Step>>();
   const auto& policy = config_.connection;
   if (needs_rset_) {
-    steps->push_back({"RSET\r\n", Stage::kRset, policy.mail_from_timeout,
-                      [](const Reply&) { return true; }});
+    steps->push_back(
+        {"RSET\r\n", Stage::kRset, policy.mail_from_timeout, [](const Reply&) { return true; }});
     needs_rset_ = false;
   }
   steps->push_back({*mail, Stage::kMailFrom, policy.mail_from_timeout, [this](const Reply& r) {

@@ -34,7 +34,7 @@ namespace outpost::transport::smtp {
 // Where a session stopped, in the order a delivery progresses.
 enum class Stage {
   kConnect,
-  kTls,       // implicit TLS or the STARTTLS handshake and certificate check
+  kTls,  // implicit TLS or the STARTTLS handshake and certificate check
   kGreeting,
   kEhlo,      // EHLO/HELO/LHLO
   kStartTls,  // the STARTTLS command itself

@@ -6,8 +6,11 @@ namespace outpost::transport::smtp {
 
 SmtpDeliverer::SmtpDeliverer(LibeventDispatcher& dispatcher, const TlsClientContext& tls,
                              const Clock& clock, SmtpDelivererOptions options)
-    : dispatcher_(dispatcher), tls_(tls), options_(std::move(options)),
-      pool_(dispatcher, options_.pool), limiter_(dispatcher),
+    : dispatcher_(dispatcher),
+      tls_(tls),
+      options_(std::move(options)),
+      pool_(dispatcher, options_.pool),
+      limiter_(dispatcher),
       down_hosts_(clock, options_.down_hosts) {}
 
 SmtpDeliverer::~SmtpDeliverer() {

@@ -35,22 +35,21 @@ void SmtpRelayAgent::Deliver(DeliveryRequest request, DoneCallback done) {
     return;
   }
   auto shared = std::make_shared<DeliveryRequest>(std::move(request));
-  lookup_.Lookup(host.name, IpLookupStrategy::kV4ThenV6,
-                 [this, shared, host, done](StatusOr<std::vector<std::string>> addrs) mutable {
-                   if (!addrs.ok() || addrs->empty()) {
-                     std::string why =
-                         addrs.ok() ? "no address for relay host" : addrs.status().message();
-                     OUTPOST_LOG_WARN("smtp.relay_lookup_failed", {"route", shared->route_name},
-                                      {"host", host.name}, {"error", why});
-                     done(TempFailAll(*shared, ErrorClass::kDns,
-                                      SmtpReply{451, "4.4.3", "cannot resolve " + host.name +
-                                                                  ": " + why},
-                                      host.name));
-                     return;
-                   }
-                   host.addresses = std::move(*addrs);
-                   deliverer_.Deliver(std::move(*shared), {std::move(host)}, std::move(done));
-                 });
+  lookup_.Lookup(
+      host.name, IpLookupStrategy::kV4ThenV6,
+      [this, shared, host, done](StatusOr<std::vector<std::string>> addrs) mutable {
+        if (!addrs.ok() || addrs->empty()) {
+          std::string why = addrs.ok() ? "no address for relay host" : addrs.status().message();
+          OUTPOST_LOG_WARN("smtp.relay_lookup_failed", {"route", shared->route_name},
+                           {"host", host.name}, {"error", why});
+          done(TempFailAll(*shared, ErrorClass::kDns,
+                           SmtpReply{451, "4.4.3", "cannot resolve " + host.name + ": " + why},
+                           host.name));
+          return;
+        }
+        host.addresses = std::move(*addrs);
+        deliverer_.Deliver(std::move(*shared), {std::move(host)}, std::move(done));
+      });
 }
 
 }  // namespace outpost::transport::smtp

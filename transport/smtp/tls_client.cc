@@ -64,8 +64,7 @@ std::optional<std::string> TlsClientContext::VerifyPeer(SSL* ssl) {
   X509_free(cert);
   long result = SSL_get_verify_result(ssl);
   if (result != X509_V_OK) {
-    return std::string("certificate verification failed: ") +
-           X509_verify_cert_error_string(result);
+    return std::string("certificate verification failed: ") + X509_verify_cert_error_string(result);
   }
   return std::nullopt;
 }

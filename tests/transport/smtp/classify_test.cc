@@ -48,8 +48,8 @@ TEST_P(Classify, Verdict) {
   EXPECT_EQ(v.kind, row.kind);
   EXPECT_EQ(v.error, row.error) << ErrorClassName(v.error);
   EXPECT_EQ(v.possible_duplicate, row.duplicate);
-  EXPECT_EQ(v.mark_host_down, row.failure.stage == Stage::kConnect &&
-                                  row.failure.kind != FailureKind::kLocalSetup);
+  EXPECT_EQ(v.mark_host_down,
+            row.failure.stage == Stage::kConnect && row.failure.kind != FailureKind::kLocalSetup);
   EXPECT_NE(v.reply.code, 0);
   if (row.failure.reply) {
     EXPECT_EQ(v.reply.code, row.failure.reply->code);
@@ -74,13 +74,12 @@ INSTANTIATE_TEST_SUITE_P(
             NextStep::kNextHost, kTemp, ErrorClass::kUnexpectedReply, false},
         Row{"GreetingTimeoutNextHost", F(S::kGreeting, K::kTimeout), Optional(),
             NextStep::kNextHost, kTemp, ErrorClass::kConnection, false},
-        Row{"HeloRefusedNextHost", F(S::kEhlo, K::kReply, R(550)), Optional(),
-            NextStep::kNextHost, kTemp, ErrorClass::kUnexpectedReply, false},
+        Row{"HeloRefusedNextHost", F(S::kEhlo, K::kReply, R(550)), Optional(), NextStep::kNextHost,
+            kTemp, ErrorClass::kUnexpectedReply, false},
         Row{"HandshakeOptionalRetriesPlaintext", F(S::kTls, K::kTlsHandshake), Optional(),
             NextStep::kRetryPlaintext, kTemp, ErrorClass::kTls, false},
-        Row{"StartTlsRefusedOptionalRetriesPlaintext",
-            F(S::kStartTls, K::kTlsHandshake, R(454)), Optional(), NextStep::kRetryPlaintext,
-            kTemp, ErrorClass::kTls, false},
+        Row{"StartTlsRefusedOptionalRetriesPlaintext", F(S::kStartTls, K::kTlsHandshake, R(454)),
+            Optional(), NextStep::kRetryPlaintext, kTemp, ErrorClass::kTls, false},
         Row{"HandshakeTimeoutOptionalRetriesPlaintext", F(S::kTls, K::kTimeout), Optional(),
             NextStep::kRetryPlaintext, kTemp, ErrorClass::kTls, false},
         Row{"HandshakeRequireNextHost", F(S::kTls, K::kTlsHandshake), Require(),
@@ -99,14 +98,14 @@ INSTANTIATE_TEST_SUITE_P(
             NextStep::kNextHost, kTemp, ErrorClass::kConnection, false},
         Row{"AuthNoMechanismTempConnection", F(S::kAuth, K::kAuthUnavailable), WithCreds(),
             NextStep::kNextHost, kTemp, ErrorClass::kConnection, false},
-        Row{"Mail4xxNextHost", F(S::kMailFrom, K::kReply, R(451)), Optional(),
-            NextStep::kNextHost, kTemp, ErrorClass::kUnexpectedReply, false},
+        Row{"Mail4xxNextHost", F(S::kMailFrom, K::kReply, R(451)), Optional(), NextStep::kNextHost,
+            kTemp, ErrorClass::kUnexpectedReply, false},
         Row{"Mail5xxPermanent", F(S::kMailFrom, K::kReply, R(550)), Optional(), NextStep::kFinal,
             kPerm, ErrorClass::kUnexpectedReply, false},
         Row{"MailTimeoutNextHost", F(S::kMailFrom, K::kTimeout), Optional(), NextStep::kNextHost,
             kTemp, ErrorClass::kConnection, false},
-        Row{"SmtpUtf8NextHostPermanentIfLast", F(S::kMailFrom, K::kSmtpUtf8Unavailable),
-            Optional(), NextStep::kNextHost, kPerm, ErrorClass::kUnexpectedReply, false},
+        Row{"SmtpUtf8NextHostPermanentIfLast", F(S::kMailFrom, K::kSmtpUtf8Unavailable), Optional(),
+            NextStep::kNextHost, kPerm, ErrorClass::kUnexpectedReply, false},
         Row{"TooBigPermanent", F(S::kMailFrom, K::kMessageTooBig), Optional(), NextStep::kFinal,
             kPerm, ErrorClass::kUnexpectedReply, false},
         Row{"Rcpt421NextHost", F(S::kRcptTo, K::kReply, R(421)), Optional(), NextStep::kNextHost,
@@ -115,16 +114,16 @@ INSTANTIATE_TEST_SUITE_P(
             kTemp, ErrorClass::kUnexpectedReply, false},
         Row{"Data451Final", F(S::kData, K::kReply, R(451)), Optional(), NextStep::kFinal, kTemp,
             ErrorClass::kUnexpectedReply, false},
-        Row{"Data554Permanent", F(S::kData, K::kReply, R(554)), Optional(), NextStep::kFinal,
-            kPerm, ErrorClass::kUnexpectedReply, false},
+        Row{"Data554Permanent", F(S::kData, K::kReply, R(554)), Optional(), NextStep::kFinal, kPerm,
+            ErrorClass::kUnexpectedReply, false},
         Row{"DropWhileSendingBodyNextHost", F(S::kData, K::kClosed), Optional(),
             NextStep::kNextHost, kTemp, ErrorClass::kConnection, false},
         Row{"DropAfterDotDefersPossibleDuplicate", F(S::kDataDone, K::kClosed), Optional(),
             NextStep::kFinal, kTemp, ErrorClass::kConnection, true},
         Row{"TimeoutAfterDotDefersPossibleDuplicate", F(S::kDataDone, K::kTimeout), Optional(),
             NextStep::kFinal, kTemp, ErrorClass::kConnection, true},
-        Row{"FinalReply452Temp", F(S::kDataDone, K::kReply, R(452)), Optional(),
-            NextStep::kFinal, kTemp, ErrorClass::kUnexpectedReply, false}),
+        Row{"FinalReply452Temp", F(S::kDataDone, K::kReply, R(452)), Optional(), NextStep::kFinal,
+            kTemp, ErrorClass::kUnexpectedReply, false}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ClassifyRecipient, RepliesAreFinalPerRecipient) {

@@ -235,8 +235,9 @@ TEST(Commands, RcptDsnParametersOnlyWhenOffered) {
   EXPECT_EQ(*RcptToCommand(r, Capabilities()), "RCPT TO:<bob@example.net>\r\n");
   Capabilities caps;
   caps.dsn = true;
-  EXPECT_EQ(*RcptToCommand(r, caps),
-            "RCPT TO:<bob@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+2Bx@example.net\r\n");
+  EXPECT_EQ(
+      *RcptToCommand(r, caps),
+      "RCPT TO:<bob@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+2Bx@example.net\r\n");
   r.notify = NotifyFlags{};
   r.notify.never = true;
   r.orcpt.clear();
@@ -282,8 +283,7 @@ TEST(DotStuffer, ChunkBoundariesDoNotMatter) {
   for (size_t a = 0; a <= body.size(); ++a) {
     for (size_t b = a; b <= body.size(); ++b) {
       std::string_view v(body);
-      EXPECT_EQ(Stuff({v.substr(0, a), v.substr(a, b - a), v.substr(b)}), whole)
-          << a << "," << b;
+      EXPECT_EQ(Stuff({v.substr(0, a), v.substr(a, b - a), v.substr(b)}), whole) << a << "," << b;
     }
   }
 }

@@ -1,7 +1,6 @@
 // SmtpDeliverer + SmtpSession against scripted loopback peers: exact reply sequences and the
 // failover/classification they must produce (DESIGN.md §4).
 #include <gtest/gtest.h>
-
 #include <openssl/ssl.h>
 
 #include <memory>
@@ -83,7 +82,8 @@ TEST_F(FailoverTest, WithoutPipeliningStopsAfterRefusedMail) {
     EXPECT_EQ(o.reply.enhanced, "5.7.1");
   }
   // Not one RCPT was sent after the refusal: the client waited for each reply.
-  EXPECT_EQ(peer.transcript(0), (std::vector<std::string>{"EHLO client.test", "MAIL FROM:<alice@example.org>"}));
+  EXPECT_EQ(peer.transcript(0),
+            (std::vector<std::string>{"EHLO client.test", "MAIL FROM:<alice@example.org>"}));
 }
 
 TEST_F(FailoverTest, Greeting554MovesToNextHost) {
@@ -110,8 +110,10 @@ TEST_F(FailoverTest, EhloRefusedFallsBackToHeloOnSameConnection) {
 }
 
 TEST_F(FailoverTest, HeloRefusedMovesToNextHost) {
-  ScriptedServer bad(loop_, {Concat({{Send("220 x\r\n")}, On("EHLO", "550 no\r\n"),
-                                     On("HELO", "550 still no\r\n"), {Hang()}})});
+  ScriptedServer bad(loop_, {Concat({{Send("220 x\r\n")},
+                                     On("EHLO", "550 no\r\n"),
+                                     On("HELO", "550 still no\r\n"),
+                                     {Hang()}})});
   ScriptedServer good(loop_, {kNormal});
   auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}),
                         {Host("mx1.test", bad.port()), Host("mx2.test", good.port())});
@@ -121,8 +123,10 @@ TEST_F(FailoverTest, HeloRefusedMovesToNextHost) {
 }
 
 TEST_F(FailoverTest, Code421BeforeDataMovesToNextHost) {
-  ScriptedServer bad(loop_, {Concat({Greet({"PIPELINING"}), On("MAIL", "250 ok\r\n"),
-                                     On("RCPT", "421 4.3.2 shutting down\r\n"), {Close()}})});
+  ScriptedServer bad(loop_, {Concat({Greet({"PIPELINING"}),
+                                     On("MAIL", "250 ok\r\n"),
+                                     On("RCPT", "421 4.3.2 shutting down\r\n"),
+                                     {Close()}})});
   ScriptedServer good(loop_, {kNormal});
   auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}),
                         {Host("mx1.test", bad.port()), Host("mx2.test", good.port())});
@@ -132,8 +136,7 @@ TEST_F(FailoverTest, Code421BeforeDataMovesToNextHost) {
 }
 
 TEST_F(FailoverTest, TempFailToMailFromMovesToNextHost) {
-  ScriptedServer bad(loop_, {Concat({Greet({}), On("MAIL", "451 4.3.0 try later\r\n"),
-                                     {Hang()}})});
+  ScriptedServer bad(loop_, {Concat({Greet({}), On("MAIL", "451 4.3.0 try later\r\n"), {Hang()}})});
   ScriptedServer good(loop_, {kNormal});
   auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}),
                         {Host("mx1.test", bad.port()), Host("mx2.test", good.port())});
@@ -144,9 +147,9 @@ TEST_F(FailoverTest, TempFailToMailFromMovesToNextHost) {
 TEST_F(FailoverTest, AllHostsTempFailGiveFurthestStageAndLastReply) {
   ScriptedServer h1(loop_, {{Send("554 nope\r\n"), Hang()}});
   ScriptedServer h2(loop_, {Concat({Greet({}), On("MAIL", "452 4.3.1 full\r\n"), {Hang()}})});
-  auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}),
-                        {Host("mx1.test", h1.port()), Host("mx2.test", h2.port()),
-                         Host("mx3.test", ClosedPort())});
+  auto result = Deliver(
+      MxRequest(&policy_, {"bob@example.net"}),
+      {Host("mx1.test", h1.port()), Host("mx2.test", h2.port()), Host("mx3.test", ClosedPort())});
   ASSERT_EQ(result.hosts_tried.size(), 3u);
   EXPECT_EQ(result.hosts_tried[2].error, ErrorClass::kConnection);
   EXPECT_EQ(result.outcomes[0].kind, OutcomeKind::kTempFail);
@@ -156,10 +159,12 @@ TEST_F(FailoverTest, AllHostsTempFailGiveFurthestStageAndLastReply) {
 }
 
 TEST_F(FailoverTest, RecipientRepliesAreFinalPerRecipient) {
-  ScriptedServer peer(loop_, {Concat({Greet({"PIPELINING"}), On("MAIL", "250 ok\r\n"),
+  ScriptedServer peer(loop_, {Concat({Greet({"PIPELINING"}),
+                                      On("MAIL", "250 ok\r\n"),
                                       On("RCPT", "250 ok\r\n"),
                                       On("RCPT", "450 4.2.1 mailbox busy\r\n"),
-                                      On("RCPT", "550 5.1.1 unknown\r\n"), On("DATA", "354 go\r\n"),
+                                      On("RCPT", "550 5.1.1 unknown\r\n"),
+                                      On("DATA", "354 go\r\n"),
                                       {Data(), Send("250 2.0.0 queued\r\n")}})});
   ScriptedServer other(loop_, {kNormal});
   auto result = Deliver(MxRequest(&policy_, {"a@example.net", "b@example.net", "c@example.net"}),
@@ -175,11 +180,14 @@ TEST_F(FailoverTest, RecipientRepliesAreFinalPerRecipient) {
 }
 
 TEST_F(FailoverTest, TooManyRecipientsGoInAFollowUpTransaction) {
-  ScriptedServer peer(
-      loop_, {Concat({Greet({"PIPELINING"}), On("MAIL", "250 ok\r\n"), On("RCPT", "250 ok\r\n"),
-                      On("RCPT", "452 4.5.3 too many recipients\r\n"),
-                      On("RCPT", "452 4.5.3 too many recipients\r\n"), On("DATA", "354 go\r\n"),
-                      {Data(), Send("250 first\r\n")}, AcceptMessage(2)})});
+  ScriptedServer peer(loop_, {Concat({Greet({"PIPELINING"}),
+                                      On("MAIL", "250 ok\r\n"),
+                                      On("RCPT", "250 ok\r\n"),
+                                      On("RCPT", "452 4.5.3 too many recipients\r\n"),
+                                      On("RCPT", "452 4.5.3 too many recipients\r\n"),
+                                      On("DATA", "354 go\r\n"),
+                                      {Data(), Send("250 first\r\n")},
+                                      AcceptMessage(2)})});
   auto result = Deliver(MxRequest(&policy_, {"a@example.net", "b@example.net", "c@example.net"}),
                         {Host("mx1.test", peer.port())});
   for (const auto& o : result.outcomes) EXPECT_EQ(o.kind, OutcomeKind::kDelivered);
@@ -191,7 +199,8 @@ TEST_F(FailoverTest, TooManyRecipientsGoInAFollowUpTransaction) {
 TEST_F(FailoverTest, MoreThan100RecipientsSplitOnOneConnection) {
   std::vector<std::string> rcpts;
   for (int i = 0; i < 130; ++i) rcpts.push_back(NumberedAddress(i));
-  ScriptedServer peer(loop_, {Concat({Greet({"PIPELINING"}), AcceptMessage(100), AcceptMessage(30)})});
+  ScriptedServer peer(loop_,
+                      {Concat({Greet({"PIPELINING"}), AcceptMessage(100), AcceptMessage(30)})});
   auto result = Deliver(MxRequest(&policy_, rcpts), {Host("mx1.test", peer.port())});
   ASSERT_EQ(result.outcomes.size(), 130u);
   for (const auto& o : result.outcomes) EXPECT_EQ(o.kind, OutcomeKind::kDelivered);
@@ -202,8 +211,11 @@ TEST_F(FailoverTest, MoreThan100RecipientsSplitOnOneConnection) {
 }
 
 TEST_F(FailoverTest, DropAfterFinalDotDefersWithoutFailover) {
-  ScriptedServer peer(loop_, {Concat({Greet({}), On("MAIL", "250 ok\r\n"), On("RCPT", "250 ok\r\n"),
-                                      On("DATA", "354 go\r\n"), {Data(), Close()}})});
+  ScriptedServer peer(loop_, {Concat({Greet({}),
+                                      On("MAIL", "250 ok\r\n"),
+                                      On("RCPT", "250 ok\r\n"),
+                                      On("DATA", "354 go\r\n"),
+                                      {Data(), Close()}})});
   ScriptedServer other(loop_, {kNormal});
   auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}),
                         {Host("mx1.test", peer.port()), Host("mx2.test", other.port())});
@@ -216,7 +228,9 @@ TEST_F(FailoverTest, DropAfterFinalDotDefersWithoutFailover) {
 TEST_F(FailoverTest, RefusalInTheMiddleOfTheBodyIsTheVerdict) {
   // 4 MB body: the peer answers 552 after the first bytes, long before the final dot.
   std::string big(4 * 1024 * 1024, 'x');
-  ScriptedServer peer(loop_, {Concat({Greet({}), On("MAIL", "250 ok\r\n"), On("RCPT", "250 ok\r\n"),
+  ScriptedServer peer(loop_, {Concat({Greet({}),
+                                      On("MAIL", "250 ok\r\n"),
+                                      On("RCPT", "250 ok\r\n"),
                                       On("DATA", "354 go\r\n"),
                                       {Send("552 5.3.4 message too big\r\n"), Close()}})});
   ScriptedServer other(loop_, {kNormal});
@@ -230,8 +244,11 @@ TEST_F(FailoverTest, RefusalInTheMiddleOfTheBodyIsTheVerdict) {
 
 TEST_F(FailoverTest, TimeoutAfterFinalDotDefersWithoutFailover) {
   policy_.connection.data_timeout = milliseconds(200);
-  ScriptedServer peer(loop_, {Concat({Greet({}), On("MAIL", "250 ok\r\n"), On("RCPT", "250 ok\r\n"),
-                                      On("DATA", "354 go\r\n"), {Data(), Hang()}})});
+  ScriptedServer peer(loop_, {Concat({Greet({}),
+                                      On("MAIL", "250 ok\r\n"),
+                                      On("RCPT", "250 ok\r\n"),
+                                      On("DATA", "354 go\r\n"),
+                                      {Data(), Hang()}})});
   ScriptedServer other(loop_, {kNormal});
   auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}),
                         {Host("mx1.test", peer.port()), Host("mx2.test", other.port())});
@@ -254,7 +271,8 @@ TEST_F(FailoverTest, HangAtGreetingTimesOutAndFailsOver) {
 
 TEST_F(FailoverTest, HangAtRcptTimesOutBeforeBodyAndFailsOver) {
   policy_.connection.rcpt_to_timeout = milliseconds(200);
-  ScriptedServer slow(loop_, {Concat({Greet({}), On("MAIL", "250 ok\r\n"), {Expect("RCPT"), Hang()}})});
+  ScriptedServer slow(loop_,
+                      {Concat({Greet({}), On("MAIL", "250 ok\r\n"), {Expect("RCPT"), Hang()}})});
   ScriptedServer good(loop_, {kNormal});
   auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}),
                         {Host("mx1.test", slow.port()), Host("mx2.test", good.port())});
@@ -284,8 +302,11 @@ TEST_F(FailoverTest, LmtpFewerRepliesThanRecipients) {
   route.address = "127.0.0.1";
   route.protocol = RelayProtocol::kLmtp;
   ScriptedServer peer(
-      loop_, {Concat({Greet({"PIPELINING", "ENHANCEDSTATUSCODES"}, "LHLO"), On("MAIL", "250 ok\r\n"),
-                      On("RCPT", "250 ok\r\n"), On("RCPT", "250 ok\r\n"), On("RCPT", "250 ok\r\n"),
+      loop_, {Concat({Greet({"PIPELINING", "ENHANCEDSTATUSCODES"}, "LHLO"),
+                      On("MAIL", "250 ok\r\n"),
+                      On("RCPT", "250 ok\r\n"),
+                      On("RCPT", "250 ok\r\n"),
+                      On("RCPT", "250 ok\r\n"),
                       On("DATA", "354 go\r\n"),
                       {Data(), Send("250 2.0.0 <a> saved\r\n550 5.1.1 <b> gone\r\n"), Close()}})});
   route.port = peer.port();
@@ -335,11 +356,12 @@ TEST_F(FailoverTest, SmtpUtf8NotOfferedTriesNextHostThenIsPermanent) {
 }
 
 TEST_F(FailoverTest, SmtpUtf8OfferedSendsParameter) {
-  ScriptedServer peer(loop_, {Concat({Greet({"SMTPUTF8", "8BITMIME"}),
-                                      On("MAIL FROM:<alice@example.org> BODY=8BITMIME SMTPUTF8",
-                                         "250 ok\r\n"),
-                                      On("RCPT", "250 ok\r\n"), On("DATA", "354 go\r\n"),
-                                      {Data(), Send("250 ok\r\n")}})});
+  ScriptedServer peer(
+      loop_, {Concat({Greet({"SMTPUTF8", "8BITMIME"}),
+                      On("MAIL FROM:<alice@example.org> BODY=8BITMIME SMTPUTF8", "250 ok\r\n"),
+                      On("RCPT", "250 ok\r\n"),
+                      On("DATA", "354 go\r\n"),
+                      {Data(), Send("250 ok\r\n")}})});
   DeliveryRequest req = MxRequest(&policy_, {"bob@example.net"});
   req.message.smtputf8 = true;
   req.message.eight_bit = true;
@@ -356,11 +378,14 @@ TEST_F(FailoverTest, MessageLargerThanPeerSizeIsPermanent534) {
 }
 
 TEST_F(FailoverTest, DsnParametersSentOnlyWhenOffered) {
-  ScriptedServer peer(loop_, {Concat({Greet({"DSN", "SIZE 0"}),
-                                      On("MAIL FROM:<alice@example.org> SIZE=", "250 ok\r\n"),
-                                      On("RCPT TO:<bob@example.net> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;bob@example.net",
-                                         "250 ok\r\n"),
-                                      On("DATA", "354 go\r\n"), {Data(), Send("250 ok\r\n")}})});
+  ScriptedServer peer(
+      loop_,
+      {Concat({Greet({"DSN", "SIZE 0"}),
+               On("MAIL FROM:<alice@example.org> SIZE=", "250 ok\r\n"),
+               On("RCPT TO:<bob@example.net> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;bob@example.net",
+                  "250 ok\r\n"),
+               On("DATA", "354 go\r\n"),
+               {Data(), Send("250 ok\r\n")}})});
   DeliveryRequest req = MxRequest(&policy_, {"bob@example.net"});
   req.message.ret = DsnRet::kHeaders;
   req.recipients[0].notify.success = true;
@@ -383,11 +408,12 @@ TEST_F(FailoverTest, PolicyErrorIsConfigTempFailure) {
 }
 
 TEST_F(FailoverTest, PooledConnectionIsReusedWithRset) {
-  ScriptedServer peer(loop_, {Concat({Greet({"PIPELINING"}), AcceptMessage(1),
-                                      On("RSET", "250 ok\r\n"), AcceptMessage(1),
-                                      On("QUIT", "221 bye\r\n")})});
+  ScriptedServer peer(loop_,
+                      {Concat({Greet({"PIPELINING"}), AcceptMessage(1), On("RSET", "250 ok\r\n"),
+                               AcceptMessage(1), On("QUIT", "221 bye\r\n")})});
   auto first = Deliver(MxRequest(&policy_, {"bob@example.net"}), {Host("mx1.test", peer.port())});
-  auto second = Deliver(MxRequest(&policy_, {"carol@example.net"}), {Host("mx1.test", peer.port())});
+  auto second =
+      Deliver(MxRequest(&policy_, {"carol@example.net"}), {Host("mx1.test", peer.port())});
   EXPECT_EQ(first.outcomes[0].kind, OutcomeKind::kDelivered);
   EXPECT_EQ(second.outcomes[0].kind, OutcomeKind::kDelivered);
   EXPECT_EQ(peer.connections(), 1);
@@ -529,8 +555,8 @@ TEST_F(TlsFailoverTest, NameMismatchFailsVerification) {
 
 TEST_F(TlsFailoverTest, OptionalTlsHandshakeFailureRetriesSameHostInPlaintext) {
   // First connection: 220 to STARTTLS, then garbage instead of a handshake.
-  Script broken = Concat({Greet({"STARTTLS"}), On("STARTTLS", "220 go\r\n"),
-                          {Send("this is not TLS\r\n"), Close()}});
+  Script broken = Concat(
+      {Greet({"STARTTLS"}), On("STARTTLS", "220 go\r\n"), {Send("this is not TLS\r\n"), Close()}});
   Script plain = Concat({Greet({"STARTTLS"}), AcceptMessage(1)});
   ScriptedServer peer(loop_, {broken, plain});
   auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}), {Host("localhost", peer.port())});
@@ -542,8 +568,8 @@ TEST_F(TlsFailoverTest, OptionalTlsHandshakeFailureRetriesSameHostInPlaintext) {
 
 TEST_F(TlsFailoverTest, RequiredTlsHandshakeFailureNeverFallsBack) {
   policy_.tls.starttls = TlsMode::kRequire;
-  Script broken = Concat({Greet({"STARTTLS"}), On("STARTTLS", "220 go\r\n"),
-                          {Send("this is not TLS\r\n"), Close()}});
+  Script broken = Concat(
+      {Greet({"STARTTLS"}), On("STARTTLS", "220 go\r\n"), {Send("this is not TLS\r\n"), Close()}});
   ScriptedServer peer(loop_, {broken, Concat({Greet({"STARTTLS"}), AcceptMessage(1)})});
   auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}), {Host("localhost", peer.port())});
   EXPECT_EQ(result.outcomes[0].kind, OutcomeKind::kTempFail);
@@ -556,12 +582,13 @@ TEST_F(TlsFailoverTest, CredentialsForbidPlaintextFallback) {
   route.address = "127.0.0.1";
   route.auth_username = "user";
   route.auth_secret = "secret";
-  Script broken = Concat({Greet({"STARTTLS", "AUTH PLAIN"}), On("STARTTLS", "220 go\r\n"),
+  Script broken = Concat({Greet({"STARTTLS", "AUTH PLAIN"}),
+                          On("STARTTLS", "220 go\r\n"),
                           {Send("garbage\r\n"), Close()}});
   ScriptedServer peer(loop_, {broken, Concat({Greet({"AUTH PLAIN"}), {Hang()}})});
   route.port = peer.port();
-  auto result = Deliver(RelayRequest(&policy_, route, {"bob@example.net"}),
-                        {Host("127.0.0.1", peer.port())});
+  auto result =
+      Deliver(RelayRequest(&policy_, route, {"bob@example.net"}), {Host("127.0.0.1", peer.port())});
   EXPECT_EQ(result.outcomes[0].error, ErrorClass::kTls);
   EXPECT_EQ(peer.connections(), 1);
 }
@@ -581,8 +608,8 @@ TEST_F(TlsFailoverTest, ImplicitTlsRelay) {
   ScriptedServer peer(loop_, {Concat({{StartTls()}, Greet({"PIPELINING"}), AcceptMessage(1)})},
                       server_ctx_);
   route.port = peer.port();
-  auto result = Deliver(RelayRequest(&policy_, route, {"bob@example.net"}),
-                        {Host("127.0.0.1", peer.port())});
+  auto result =
+      Deliver(RelayRequest(&policy_, route, {"bob@example.net"}), {Host("127.0.0.1", peer.port())});
   EXPECT_EQ(result.outcomes[0].kind, OutcomeKind::kDelivered);
 }
 
@@ -598,18 +625,19 @@ RelayRoute AuthRoute(uint16_t port) {
 }
 
 TEST_F(FailoverTest, AuthPlainSendsCredentials) {
-  ScriptedServer peer(loop_, {Concat({Greet({"AUTH LOGIN PLAIN"}),
-                                      On("AUTH PLAIN AHVzZXIAc2VjcmV0", "235 2.7.0 ok\r\n"),
-                                      AcceptMessage(1)})});
+  ScriptedServer peer(
+      loop_, {Concat({Greet({"AUTH LOGIN PLAIN"}),
+                      On("AUTH PLAIN AHVzZXIAc2VjcmV0", "235 2.7.0 ok\r\n"), AcceptMessage(1)})});
   auto result = Deliver(RelayRequest(&policy_, AuthRoute(peer.port()), {"bob@example.net"}),
                         {Host("127.0.0.1", peer.port())});
   EXPECT_EQ(result.outcomes[0].kind, OutcomeKind::kDelivered);
 }
 
 TEST_F(FailoverTest, AuthLoginSendsCredentials) {
-  ScriptedServer peer(loop_, {Concat({Greet({"AUTH LOGIN"}), On("AUTH LOGIN", "334 VXNlcm5hbWU6\r\n"),
-                                      On("dXNlcg==", "334 UGFzc3dvcmQ6\r\n"),
-                                      On("c2VjcmV0", "235 ok\r\n"), AcceptMessage(1)})});
+  ScriptedServer peer(loop_,
+                      {Concat({Greet({"AUTH LOGIN"}), On("AUTH LOGIN", "334 VXNlcm5hbWU6\r\n"),
+                               On("dXNlcg==", "334 UGFzc3dvcmQ6\r\n"), On("c2VjcmV0", "235 ok\r\n"),
+                               AcceptMessage(1)})});
   auto result = Deliver(RelayRequest(&policy_, AuthRoute(peer.port()), {"bob@example.net"}),
                         {Host("127.0.0.1", peer.port())});
   EXPECT_EQ(result.outcomes[0].kind, OutcomeKind::kDelivered);
@@ -617,7 +645,8 @@ TEST_F(FailoverTest, AuthLoginSendsCredentials) {
 
 TEST_F(FailoverTest, Auth535IsTemporaryConnectionFailureWithReply) {
   ScriptedServer peer(loop_, {Concat({Greet({"AUTH PLAIN"}),
-                                      On("AUTH PLAIN", "535 5.7.8 bad credentials\r\n"), {Hang()}})});
+                                      On("AUTH PLAIN", "535 5.7.8 bad credentials\r\n"),
+                                      {Hang()}})});
   auto result = Deliver(RelayRequest(&policy_, AuthRoute(peer.port()), {"bob@example.net"}),
                         {Host("127.0.0.1", peer.port())});
   EXPECT_EQ(result.outcomes[0].kind, OutcomeKind::kTempFail);

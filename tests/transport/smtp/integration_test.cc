@@ -57,9 +57,10 @@ class IntegrationTest : public ::testing::Test {
   void StartAiosmtpd(std::vector<std::string> extra) {
     port_ = FreePort();
     record_ = dir_ + "/record.jsonl";
-    std::vector<std::string> argv = {"/usr/bin/python3",
-                                     SourceDir() + "/tests/transport/smtp/peers/aiosmtpd_peer.py",
-                                     "--port", std::to_string(port_), "--record", record_};
+    std::vector<std::string> argv = {
+        "/usr/bin/python3", SourceDir() + "/tests/transport/smtp/peers/aiosmtpd_peer.py",
+        "--port",           std::to_string(port_),
+        "--record",         record_};
     argv.insert(argv.end(), extra.begin(), extra.end());
     peer_ = std::make_unique<PeerProcess>(argv, port_, dir_ + "/aiosmtpd.log");
     ASSERT_TRUE(peer_->ok()) << peer_->Log();
@@ -67,10 +68,13 @@ class IntegrationTest : public ::testing::Test {
 
   // A self-signed certificate for localhost, made with the openssl CLI.
   void MakeCert() {
-    std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                      "-keyout " + dir_ + "/key.pem -out " + dir_ + "/cert.pem -days 2 "
-                      "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
-                      ">/dev/null 2>&1";
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+        "-keyout " +
+        dir_ + "/key.pem -out " + dir_ +
+        "/cert.pem -days 2 "
+        "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
+        ">/dev/null 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
   }
   std::vector<std::string> TlsArgs() {
@@ -103,8 +107,7 @@ class IntegrationTest : public ::testing::Test {
 TEST_F(IntegrationTest, SmtpSinkReusesOneConnectionForManyMessages) {
   StartSink();
   for (int i = 0; i < 5; ++i) {
-    auto r = Deliver(MxRequest(&policy_, {NumberedAddress(i)}),
-                     {Host("sink.test", port_)});
+    auto r = Deliver(MxRequest(&policy_, {NumberedAddress(i)}), {Host("sink.test", port_)});
     ASSERT_EQ(r.outcomes.size(), 1u);
     EXPECT_EQ(r.outcomes[0].kind, OutcomeKind::kDelivered) << r.outcomes[0].reply.text;
   }
@@ -229,8 +232,8 @@ TEST_F(IntegrationTest, BrokenHandshakeRequiredNeverFallsBack) {
 }
 
 TEST_F(IntegrationTest, AiosmtpdLmtpPerRecipientReplies) {
-  StartAiosmtpd({"--lmtp", "--refuse-rcpt", "nobody@example.org", "--defer-after-data",
-                 "full@example.org"});
+  StartAiosmtpd(
+      {"--lmtp", "--refuse-rcpt", "nobody@example.org", "--defer-after-data", "full@example.org"});
   auto r = Deliver(RelayRequest(&policy_, Relay(RelayProtocol::kLmtp),
                                 {"alice@example.org", "nobody@example.org", "full@example.org",
                                  "carol@example.org"}),

@@ -1,7 +1,5 @@
 // SmtpRelayAgent: relay address resolution (IP literal, name via HostAddressLookup) and the
 // DeliveryAgent contract.
-#include "transport/smtp/smtp_relay_agent.h"
-
 #include <gtest/gtest.h>
 
 #include <map>
@@ -9,6 +7,7 @@
 #include "common/clock.h"
 #include "tests/transport/smtp/scripted_server.h"
 #include "tests/transport/smtp/smtp_test_util.h"
+#include "transport/smtp/smtp_relay_agent.h"
 
 namespace outpost::transport::smtp {
 namespace {
@@ -22,8 +21,8 @@ class MapLookup : public HostAddressLookup {
   void Lookup(const std::string& host, IpLookupStrategy, Callback done) override {
     asked.push_back(host);
     auto it = names.find(host);
-    d_.Post([done, found = it != names.end(), addrs = it != names.end() ? it->second
-                                                                       : std::vector<std::string>{}] {
+    d_.Post([done, found = it != names.end(),
+             addrs = it != names.end() ? it->second : std::vector<std::string>{}] {
       if (!found) return done(Status::NotFound("NXDOMAIN"));
       done(addrs);
     });
@@ -111,11 +110,10 @@ TEST_F(RelayAgentTest, ConcurrencyLimitQueuesInsteadOfFailing) {
   int finished = 0;
   std::vector<DeliveryResult> results;
   for (int i = 0; i < 2; ++i) {
-    agent_.Deliver(RelayRequest(&policy_, route, {NumberedAddress(i)}),
-                   [&](DeliveryResult r) {
-                     results.push_back(std::move(r));
-                     if (++finished == 2) loop_.Exit();
-                   });
+    agent_.Deliver(RelayRequest(&policy_, route, {NumberedAddress(i)}), [&](DeliveryResult r) {
+      results.push_back(std::move(r));
+      if (++finished == 2) loop_.Exit();
+    });
   }
   bool all = false;
   auto check = loop_.CreateTimer([] {});

@@ -1,11 +1,10 @@
 #include "tests/transport/smtp/smtp_test_util.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 namespace outpost::transport::smtp::testing {
 
@@ -45,8 +44,7 @@ TestPolicy::TestPolicy() {
   tls.tls_timeout = milliseconds(3000);
 }
 
-bool TestPolicy::ConnectionFor(const HostContext& host, ConnectionPolicy* out,
-                               std::string* error) {
+bool TestPolicy::ConnectionFor(const HostContext& host, ConnectionPolicy* out, std::string* error) {
   asked.push_back(host);
   if (!fail_with.empty()) {
     *error = fail_with;

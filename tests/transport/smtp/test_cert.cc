@@ -81,8 +81,8 @@ SSL_CTX* MakeServerContext(const TestCert& tc) {
 
 std::string WriteTempFile(const std::string& name, const std::string& contents) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string path = std::string(tmp ? tmp : "/tmp") + "/outpost_smtp_" +
-                     std::to_string(getpid()) + "_" + name;
+  std::string path =
+      std::string(tmp ? tmp : "/tmp") + "/outpost_smtp_" + std::to_string(getpid()) + "_" + name;
   std::ofstream(path) << contents;
   return path;
 }
