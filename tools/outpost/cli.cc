@@ -15,6 +15,15 @@ constexpr std::array kCommandGroups = {
                  "                      [--last-error E] [--source S] [--mx H] [--remote-ip IP]"
                  " [--json]",
                  RunRouteCommand},
+    CommandGroup{"queue",
+                 "outpost queue list|show|stats|retry|replay|hold|release|cancel|suspend|resume"
+                 " ... [--json]\n"
+                 "      (outpost queue --help for the options)",
+                 RunQueueCommand},
+    CommandGroup{"inject", "outpost inject --from A --to B [--to C] [FILE|-] [--json]",
+                 RunInjectCommand},
+    CommandGroup{"passwd", "outpost passwd   (prints a listener user's passwordHash)",
+                 RunPasswdCommand},
 };
 
 void PrintUsage(std::ostream& os) {

@@ -34,6 +34,9 @@ std::span<const CommandGroup> CommandGroups();
 
 int RunConfigCommand(std::span<const std::string> args, Io& io);
 int RunRouteCommand(std::span<const std::string> args, Io& io);
+int RunQueueCommand(std::span<const std::string> args, Io& io);
+int RunInjectCommand(std::span<const std::string> args, Io& io);
+int RunPasswdCommand(std::span<const std::string> args, Io& io);
 
 // Runs the CLI: `args` excludes the program name.
 int RunCli(std::span<const std::string> args, Io& io);
