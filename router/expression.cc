@@ -1,5 +1,6 @@
 #include "router/expression.h"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -11,6 +12,7 @@ namespace {
 
 constexpr int kMaxDepth = 64;
 constexpr size_t kMaxRegexLength = 1024;
+constexpr uint64_t kMaxRegexRepetition = 10'000;
 constexpr uint32_t kNoAux = UINT32_MAX;
 
 struct Token {
@@ -405,8 +407,33 @@ class ExpressionParser {
     return &out_->constants_[out_->code_[from].arg];
   }
 
+  // std::regex expands counted repetitions into automaton states, so "a{1000}{1000}" would
+  // build a million of them at load: bound the product of the counts.
+  static bool RepetitionTooLarge(std::string_view p) {
+    uint64_t product = 1;
+    for (size_t i = 0; i < p.size(); ++i) {
+      if (p[i] == '\\') {
+        ++i;
+        continue;
+      }
+      if (p[i] != '{') continue;
+      uint64_t bound = 0;
+      size_t j = i + 1;
+      for (; j < p.size() && ((p[j] >= '0' && p[j] <= '9') || p[j] == ','); ++j) {
+        if (p[j] == ',') continue;
+        bound = std::min<uint64_t>(bound * 10 + (p[j] - '0'), 1'000'000);
+      }
+      if (j < p.size() && p[j] == '}' && bound > 1) product = std::min<uint64_t>(product * bound, 1'000'000);
+    }
+    return product > kMaxRegexRepetition;
+  }
+
   StatusOr<uint32_t> CompileRegex(const std::string& pattern, size_t col) {
     if (pattern.size() > kMaxRegexLength) return ErrorAt(col, "regular expression too long");
+    if (RepetitionTooLarge(pattern)) {
+      return ErrorAt(col, "regular expression repeats too much (counted repetitions multiply "
+                          "beyond " + std::to_string(kMaxRegexRepetition) + ")");
+    }
     try {
       regexes_.emplace_back(pattern, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {

@@ -147,9 +147,14 @@ Value Split(const Value& v, const Value& sep) {
   return Value::MakeArray(std::move(out));
 }
 
+// Longer subjects never match: std::regex's matcher recurses per character, and nothing an
+// outbound policy looks at (addresses, host names, IPs) is anywhere near this long.
+constexpr size_t kMaxRegexSubject = 4096;
+
 Value Matches(const CallContext& ctx, const Value& subject) {
   if (ctx.regex == nullptr) return Value::Int(0);
   auto match_one = [&](std::string_view s) {
+    if (s.size() > kMaxRegexSubject) return false;
     std::match_results<std::string_view::const_iterator> m;
     if (!std::regex_search(s.begin(), s.end(), m, *ctx.regex)) return false;
     if (ctx.captures) {

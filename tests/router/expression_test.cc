@@ -185,6 +185,8 @@ TEST_F(ExpressionTest, FunctionsTable) {
       {"ends_with(rcpt_domain, '.net')", "0"},
       {"matches('^[a-z]+@example\\\\.org$', rcpt)", "1"},
       {"matches('^b', rcpt)", "0"},
+      {"matches('a{2,3}', 'baab')", "1"},
+      {"matches('^x', 'x' + split(rcpt, '@')[0])", "1"},
       {"email_part(rcpt, 'local')", "'a'"},
       {"email_part(rcpt, 'domain')", "'example.org'"},
       {"email_part('nodomain', 'domain')", "''"},
@@ -251,6 +253,7 @@ TEST_F(ExpressionTest, CompileErrorsNameTheColumn) {
       {"a # b", "column 3: unexpected character '#'"},
       {"", "column 1: empty expression"},
       {"$x", "column 1: unknown capture group '$x'"},
+      {"matches('a{1000}{1000}', rcpt)", "column 1: regular expression repeats too much"},
   };
   for (const Case& c : cases) {
     EXPECT_NE(CompileError(c.expr).find(c.want), std::string::npos)
