@@ -83,7 +83,7 @@ Status Daemon::Open() {
         scheduler_->Submit(std::move(m), std::move(done));
       });
   OUTPOST_RETURN_IF_ERROR(OpenListeners());
-  admin_ = std::make_unique<AdminServer>(dispatcher_, c.admin, *store_);
+  admin_ = std::make_unique<AdminServer>(dispatcher_, c.admin, *store_, scheduler_.get());
   RetentionPurger::Options po;
   po.failed_retention = c.queue.failed_retention;
   po.completed_retention = c.queue.completed_retention;
@@ -113,7 +113,9 @@ Status Daemon::OpenTransports() {
   std::error_code ec;
   std::filesystem::create_directories(maildir.maildir_root, ec);
   if (ec) return Status::IoError("local.maildirRoot " + maildir.maildir_root + ": " + ec.message());
-  local_agent_ = std::make_unique<transport::local::MaildirAgent>(dispatcher_, std::move(maildir));
+  local_agent_ = std::make_unique<ReloadableAgent>(
+      dispatcher_,
+      std::make_shared<transport::local::MaildirAgent>(dispatcher_, std::move(maildir)));
   mx_agent_ = std::make_unique<MxAgent>(*mx_planner_, *deliverer_,
                                         MxAgent::Options{SelfIdentityFor(c, hostname_), 25});
   relay_agent_ = std::make_unique<transport::smtp::SmtpRelayAgent>(*deliverer_, *host_lookup_);
@@ -172,6 +174,20 @@ void Daemon::Reload() {
       }
     }
   }
+  if (c.local_domains != old.local_domains || c.local.users != old.local.users) {
+    OUTPOST_LOG_WARN("config.reload_needs_restart", {"field", "localDomains/local.users"},
+                     {"scope", "the listeners' recipient policy; delivery uses the new values"});
+  }
+  auto maildir = MaildirOptionsFor(c, hostname_);
+  std::error_code ec;
+  std::filesystem::create_directories(maildir.maildir_root, ec);
+  if (ec) {
+    OUTPOST_LOG_ERROR("config.reload_rejected", {"config", config_path_},
+                      {"error", "local.maildirRoot " + maildir.maildir_root + ": " + ec.message()});
+    return;
+  }
+  local_agent_->Replace(
+      std::make_shared<transport::local::MaildirAgent>(dispatcher_, std::move(maildir)));
   router_ = std::make_shared<const router::Router>(std::move(*fresh));
   scheduler_->SetRouter(router_);
   purger_->SetRetention(c.queue.failed_retention, c.queue.completed_retention);

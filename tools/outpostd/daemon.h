@@ -15,6 +15,7 @@
 #include "tools/outpostd/data_dir_lock.h"
 #include "tools/outpostd/mx_agent.h"
 #include "tools/outpostd/queue_ingest_sink.h"
+#include "tools/outpostd/reloadable_agent.h"
 #include "tools/outpostd/resolver_host_lookup.h"
 #include "tools/outpostd/retention_purger.h"
 #include "tools/outpostd/signal_watcher.h"
@@ -87,7 +88,8 @@ class Daemon {
   std::unique_ptr<ResolverHostLookup> host_lookup_;
   std::unique_ptr<transport::smtp::TlsClientContext> tls_;
   std::unique_ptr<transport::smtp::SmtpDeliverer> deliverer_;
-  std::unique_ptr<transport::local::MaildirAgent> local_agent_;
+  // The Maildir agent is rebuilt on SIGHUP (local domains, users and root may change).
+  std::unique_ptr<ReloadableAgent> local_agent_;
   std::unique_ptr<MxAgent> mx_agent_;
   std::unique_ptr<transport::smtp::SmtpRelayAgent> relay_agent_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
