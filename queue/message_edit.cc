@@ -117,13 +117,14 @@ void MessageEdit::DiffRecipient(const proto::RecipientRecord* before, proto::Rec
     }
   }
 
-  // Counters: state for every stored recipient; queue and domain for active ones.
+  // Counters: state for every stored recipient; queue and domain for active ones. Summed
+  // per key in Build() so a batch carries one merge operand per counter.
   auto count = [&](const proto::RecipientRecord& r, int64_t delta) {
     RecipientState s = StateOf(r);
-    b->AddCounter(CounterName(s), delta);
+    counter_deltas_[CounterName(s)] += delta;
     if (IsActive(s)) {
-      b->AddCounter(storage::CounterKey("queue", r.virtual_queue()), delta);
-      b->AddCounter(storage::CounterKey("domain", r.domain()), delta);
+      counter_deltas_[storage::CounterKey("queue", r.virtual_queue())] += delta;
+      counter_deltas_[storage::CounterKey("domain", r.domain())] += delta;
     }
   };
   bool same_counted = before && after && sb == sa &&
@@ -157,6 +158,8 @@ void MessageEdit::Build(int64_t now, storage::WriteBatch* b) {
       DiffRecipient(before, nullptr, now, b);
     }
   }
+  for (const auto& [key, delta] : counter_deltas_) b->AddCounter(key, delta);
+  counter_deltas_.clear();
   const uint64_t id = message_.id();
   const std::string mkey = storage::MessageKey(id);
   const bool was_active = !is_new_ && before_.message.active_recipients() > 0;

@@ -49,6 +49,7 @@ class MessageEdit {
   QueuedMessage before_;
   proto::MessageRecord message_;
   std::map<uint32_t, std::optional<proto::RecipientRecord>> after_;  // nullopt = removed
+  std::map<std::string, int64_t> counter_deltas_;
 };
 
 }  // namespace outpost::queue

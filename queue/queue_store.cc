@@ -775,7 +775,10 @@ void QueueStore::Purge(int64_t now_unix_ms, Millis failed_retention, Millis comp
     return;
   }
   sh->remaining = victims.size();
-  for (auto& [msg_id, idxs] : victims) {
+  for (auto& victim : victims) {
+    // Named copies: clang 14 cannot capture structured bindings.
+    const uint64_t msg_id = victim.first;
+    std::vector<uint32_t> idxs = std::move(victim.second);
     Exclusive(msg_id, [this, sh, msg_id, idxs, failed_cutoff,
                        done_cutoff](std::function<void()> release) {
       auto finish = [sh, release](Status st) {

@@ -377,7 +377,8 @@ TEST_F(QueueStoreTest, ListFilters) {
     queue::ListOptions o;
     o.filter = f;
     std::vector<uint64_t> out;
-    for (const auto& m : qs_->List(o)->items) out.push_back(m.message.id());
+    auto page = qs_->List(o);  // keep the page alive while iterating
+    for (const auto& m : page->items) out.push_back(m.message.id());
     return out;
   };
   queue::Filter f;
