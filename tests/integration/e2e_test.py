@@ -258,6 +258,37 @@ class DaemonLifecycle(Harness):
         self.assertEqual(d.stop(), 0)
 
 
+class AdminAndExamples(Harness):
+    def test_admin_api_is_served_with_the_configured_token(self):
+        import urllib.error
+        import urllib.request
+        dns = self.start_dns()
+        config = self.daemon_config(dns)
+        config["admin"]["token"] = {"@type": "Value", "secret": "t0ken"}
+        d = self.daemon(config).start()
+        url = "http://%s/api/queue/stats" % config["admin"]["bind"]
+        wait_for(lambda: d.log_lines("admin.started"), 10, "the admin API")
+        with self.assertRaises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(url, timeout=5)
+        self.assertEqual(denied.exception.code, 401)
+        self.assertEqual(d.send("s@sender.test", ["a@local.test"], "<adm-1@e2e>")[0], 250)
+        req = urllib.request.Request(url, headers={"Authorization": "Bearer t0ken"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            self.assertEqual(r.status, 200)
+            stats = json.loads(r.read())
+        self.assertGreaterEqual(stats.get("messages", 0), 1, stats)
+        self.assertEqual(d.stop(), 0)
+
+    def test_every_example_passes_config_check(self):
+        examples = sorted(glob.glob(os.path.join(os.environ["OUTPOST_SOURCE_DIR"], "examples", "*.json")))
+        self.assertIn("outpost.json", [os.path.basename(p) for p in examples])
+        env = dict(os.environ, OUTPOST_ADMIN_TOKEN="example-token")
+        for path in examples:
+            r = subprocess.run([os.environ["OUTPOST_CLI"], "config", "check", path], env=env,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, "%s: %s%s" % (path, r.stdout, r.stderr))
+
+
 class KillNineNoLoss(Harness):
     """kill -9 during injection and again during delivery of the backlog: every message that
     got a 250 reaches the sink; duplicates only from attempts in flight at a kill."""

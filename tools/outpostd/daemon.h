@@ -59,6 +59,7 @@ class Daemon {
 
   // The bound ports of the listeners, in config order (useful with port 0).
   std::vector<int> listener_ports() const;
+  int admin_port() const { return admin_->port(); }
   const router::Config& config() const { return router_->config(); }
   queue::QueueStore& store() { return *store_; }
   scheduler::Scheduler& scheduler() { return *scheduler_; }
