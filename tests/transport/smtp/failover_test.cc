@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <cstdio>
 #include <memory>
 
 #include "common/clock.h"
@@ -539,14 +540,18 @@ TEST_F(TlsFailoverTest, UntrustedCertificateIsTlsErrorWithoutPlaintextFallback) 
 }
 
 TEST_F(TlsFailoverTest, TrustedCertificateMatchingNameVerifies) {
-  MakeDeliverer({WriteTempFile("ca.pem", cert_.cert_pem)});
+  std::string ca = WriteTempFile("ca.pem", cert_.cert_pem);
+  MakeDeliverer({ca});  // the CA file is read here, once
+  std::remove(ca.c_str());
   ScriptedServer peer(loop_, {TlsScript()}, server_ctx_);
   auto result = Deliver(MxRequest(&policy_, {"bob@example.net"}), {Host("localhost", peer.port())});
   EXPECT_EQ(result.outcomes[0].kind, OutcomeKind::kDelivered);
 }
 
 TEST_F(TlsFailoverTest, NameMismatchFailsVerification) {
-  MakeDeliverer({WriteTempFile("ca2.pem", cert_.cert_pem)});
+  std::string ca = WriteTempFile("ca2.pem", cert_.cert_pem);
+  MakeDeliverer({ca});  // the CA file is read here, once
+  std::remove(ca.c_str());
   ScriptedServer peer(loop_, {TlsScript()}, server_ctx_);
   auto result =
       Deliver(MxRequest(&policy_, {"bob@example.net"}), {Host("mx.other.test", peer.port())});
