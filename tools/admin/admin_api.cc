@@ -438,10 +438,12 @@ void AdminApi::Inject(const HttpRequest& req, Respond respond) {
   m.body = ToCrlf(text);
   if (m.body.empty()) return respond(Error(400, "message is empty"));
   if (m.body.size() < 2 || m.body.compare(m.body.size() - 2, 2, "\r\n") != 0) m.body += "\r\n";
-  if (m.body.size() > options_.max_message_size) {
+  const uint64_t max_size = options_.max_message_size != 0
+                                ? options_.max_message_size
+                                : scheduler_.router()->config().queue.max_message_size;
+  if (m.body.size() > max_size) {
     return respond(Error(413, "message is " + std::to_string(m.body.size()) +
-                                  " bytes; queue.maxMessageSize is " +
-                                  std::to_string(options_.max_message_size)));
+                                  " bytes; queue.maxMessageSize is " + std::to_string(max_size)));
   }
   m.smtputf8 |= HasNonAscii(from);
   m.eight_bit_mime = HasNonAscii(m.body);

@@ -61,7 +61,9 @@ using Respond = std::function<void(HttpResponse)>;
 
 struct AdminApiOptions {
   std::string token;  // "" = every request answers 401
-  uint64_t max_message_size = 50ULL * 1024 * 1024;  // inject (queue.maxMessageSize)
+  // Largest injected message; 0 = queue.maxMessageSize of the scheduler's current config
+  // (so a reload applies).
+  uint64_t max_message_size = 0;
   size_t batch = 1000;       // messages per batch of a bulk operation
   size_t max_page = 1000;    // largest list page
 };
