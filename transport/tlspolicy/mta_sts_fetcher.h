@@ -45,25 +45,31 @@ struct MtaStsFetchResult {
   bool ok() const { return status.ok(); }
 };
 
-// Loop thread only: create, use and destroy on the thread running `dispatcher`. Destroying the
-// fetcher cancels every fetch in flight; their callbacks then never run.
-class MtaStsFetcher {
+// The seam MtaStsPolicySource fetches through: MtaStsFetcher, or a hand-written fake in tests.
+class PolicyFetcher {
  public:
   using Callback = std::function<void(MtaStsFetchResult)>;
+  virtual ~PolicyFetcher() = default;
+  // Fetches the policy of `domain` within `timeout`. Calls `done` exactly once, on the loop
+  // thread, never from inside Fetch(), unless the fetcher is destroyed first.
+  virtual void Fetch(std::string_view domain, Millis timeout, Callback done) = 0;
+};
 
+// Loop thread only: create, use and destroy on the thread running `dispatcher`. Destroying the
+// fetcher cancels every fetch in flight; their callbacks then never run.
+class MtaStsFetcher final : public PolicyFetcher {
+ public:
   // `dispatcher` and `resolver` are not owned and must outlive the fetcher. InvalidArgument when
   // the CA file cannot be loaded.
   static StatusOr<std::unique_ptr<MtaStsFetcher>> Create(LibeventDispatcher& dispatcher,
                                                          dns::Resolver& resolver,
                                                          MtaStsFetcherOptions options);
-  ~MtaStsFetcher();
+  ~MtaStsFetcher() override;
   MtaStsFetcher(const MtaStsFetcher&) = delete;
   MtaStsFetcher& operator=(const MtaStsFetcher&) = delete;
 
-  // Fetches the policy of `domain` within `timeout` (the TLS strategy's mtaStsTimeout, covering
-  // DNS, connect, TLS and transfer). Calls `done` exactly once, on the loop thread, never from
-  // inside Fetch(), unless the fetcher is destroyed first.
-  void Fetch(std::string_view domain, Millis timeout, Callback done);
+  // `timeout` is the TLS strategy's mtaStsTimeout and covers DNS, connect, TLS and transfer.
+  void Fetch(std::string_view domain, Millis timeout, Callback done) override;
 
   size_t InFlightForTest() const { return jobs_.size(); }
 

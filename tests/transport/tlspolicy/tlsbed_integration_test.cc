@@ -24,6 +24,7 @@
 #include "transport/tlspolicy/host_tls_requirement.h"
 #include "transport/tlspolicy/mta_sts.h"
 #include "transport/tlspolicy/mta_sts_fetcher.h"
+#include "transport/tlspolicy/mta_sts_policy_source.h"
 #include "transport/tlspolicy/tls_rpt.h"
 
 namespace outpost::transport::tlspolicy {
@@ -333,6 +334,30 @@ TEST_F(TlsBedTest, MtaStsFetchWithoutThePrivateCaIsWebPkiInvalid) {
       });
   EXPECT_FALSE(fetched.ok());
   EXPECT_EQ(fetched.failure, MtaStsFetchFailure::kWebPkiInvalid) << fetched.status.ToString();
+}
+
+TEST_F(TlsBedTest, PolicySourceDiscoversFetchesAndCaches) {
+  auto fetcher = MtaStsFetcher::Create(dispatcher_, *resolver_,
+                                       {bed_->Get("TEST_CA"), bed_->Port("HTTPS_PORT")});
+  ASSERT_TRUE(fetcher.ok());
+  MtaStsPolicyCache cache(dispatcher_.clock(), nullptr);
+  MtaStsPolicySource source(dispatcher_, *resolver_, **fetcher, cache);
+  auto get = [&](const std::string& domain) {
+    return Await<MtaStsLookup>([&](std::function<void(MtaStsLookup)> done) {
+      source.Get(domain, TlsMode::kOptional, Millis(10000), done);
+    });
+  };
+  MtaStsLookup first = get("sts.test");
+  ASSERT_TRUE(first.policy.has_value()) << first.detail;
+  EXPECT_FALSE(first.from_cache);
+  EXPECT_EQ(first.id, "20240101T000000");
+  EXPECT_TRUE(PolicyAllowsMx(*first.policy, "mx.sts.test"));
+  MtaStsLookup second = get("sts.test");
+  EXPECT_TRUE(second.from_cache);
+  // A domain without a _mta-sts record has no policy (and nothing is fetched).
+  MtaStsLookup none = get("dane.test");
+  EXPECT_FALSE(none.policy.has_value());
+  EXPECT_FALSE(none.failure.has_value()) << none.detail;
 }
 
 TEST_F(TlsBedTest, TlsRptRecordFromDns) {
