@@ -821,7 +821,7 @@ class Importer {
     AddSection("connectionStrategies", connections_);
     AddSection("tlsStrategies", tls_);
     rj::StringBuffer buf;
-    rj::PrettyWriter<rj::StringBuffer> w(buf);
+    rj::PrettyStringWriter w(buf);
     w.SetIndent(' ', 2);
     out_.Accept(w);
     LegacyImport result;

@@ -148,7 +148,7 @@ Explanation Explain(const Router& router, const Envelope& env) {
 
 std::string ExplanationToJson(const Explanation& e) {
   rj::StringBuffer buf;
-  rj::PrettyWriter<rj::StringBuffer> w(buf);
+  rj::PrettyStringWriter w(buf);
   w.SetIndent(' ', 2);
   w.StartObject();
   WriteDecision(w, "route", e.route);

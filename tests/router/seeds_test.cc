@@ -27,7 +27,7 @@ StatusOr<std::shared_ptr<const Config>> LoadImported(const std::string& toml_fil
   domains.PushBack("example.org", doc.GetAllocator());
   doc.AddMember("localDomains", domains, doc.GetAllocator());
   rj::StringBuffer buf;
-  rj::Writer<rj::StringBuffer> w(buf);
+  rj::StringWriter w(buf);
   doc.Accept(w);
   if (import_out) *import_out = imported;
   FakeSecrets secrets;
