@@ -178,7 +178,9 @@ class Store::Impl {
     std::unique_lock<std::mutex> l(mu);
     for (;;) {
       if (!error.ok()) {
-        cv.wait_until(l, next_resume, [&] { return stopping; });
+        // In error: wake for the resume deadline, but also for new writes, which fail fast
+        // (ingest answers 451 at once instead of waiting for the next resume attempt).
+        cv.wait_until(l, next_resume, [&] { return stopping || !queue.empty(); });
         if (!error.ok() && std::chrono::steady_clock::now() >= next_resume) TryResume(l);
       } else {
         cv.wait(l, [&] { return stopping || !queue.empty(); });
