@@ -247,6 +247,26 @@ class DaemonLifecycle(Harness):
                  "delivery on the reloaded route")
         self.assertEqual(d.stop(), 0)
 
+    def test_a_bad_config_refuses_to_start_listing_every_error(self):
+        path = self.write_config({"server": {"dataDir": self.path("data")}, "listeners": [{"bind": "nowhere"}],
+                                  "routes": [{"@type": "Relay", "name": "r", "port": 70000}]}, "bad.json")
+        r = subprocess.run([outpostd_binary(), "--config", path], capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("port", r.stderr)
+        self.assertIn("bind", r.stderr)
+        self.assertFalse(os.path.exists(self.path("data", "CURRENT")))  # nothing opened
+
+    def test_completed_recipients_are_purged_after_their_retention(self):
+        dns = self.start_dns()
+        config = self.daemon_config(dns)
+        config["queue"] = {"minFreeSpace": "1MB", "completedRetention": "1s"}
+        d = self.daemon(config).start()
+        self.assertEqual(d.send("s@sender.test", ["a@local.test"], "<purge-1@e2e>")[0], 250)
+        wait_for(lambda: d.deliveries(rcpt="a@local.test", status="sent"), 20, "delivery")
+        purged = wait_for(lambda: d.log_lines("retention.purged"), 20, "the retention purge")
+        self.assertIn("rcpts=1", purged[0])
+        self.assertEqual(d.stop(), 0)
+
     def test_below_free_space_watermark_answers_452(self):
         dns = self.start_dns()
         config = self.daemon_config(dns)
@@ -353,9 +373,9 @@ class KillNineNoLoss(Harness):
         arrivals = sink.arrivals()
         for mid in dups:
             times = sorted(t for t, m in arrivals if m == mid)
-            self.assertEqual(len(times), 2, mid)
-            self.assertTrue(any(times[0] <= k <= times[1] for k in kill_times),
-                            "%s duplicated outside a kill: %s vs kills %s" % (mid, times, kill_times))
+            for first, second in zip(times, times[1:]):
+                self.assertTrue(any(first <= k <= second for k in kill_times),
+                                "%s duplicated outside a kill: %s vs kills %s" % (mid, times, kill_times))
         print("accepted=%d delivered=%d duplicates=%d" % (len(accepted), len(ids), len(dups)))
         self.assertEqual(d.stop(), 0)
 

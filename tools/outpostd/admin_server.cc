@@ -9,8 +9,9 @@ Status AdminServer::Start() {
   if (!config_.token.present() || config_.token.value.empty()) {
     OUTPOST_LOG_ERROR("admin.disabled", {"bind", config_.bind},
                       {"reason", "admin.token is not configured"},
-                      {"fix", "set admin.token, e.g. {\"@type\": \"EnvironmentVariable\", "
-                              "\"variable\": \"OUTPOST_ADMIN_TOKEN\"}, and restart"});
+                      {"fix",
+                       "set admin.token, e.g. {\"@type\": \"EnvironmentVariable\", "
+                       "\"variable\": \"OUTPOST_ADMIN_TOKEN\"}, and restart"});
     return Status::Ok();
   }
   if (scheduler_ == nullptr) {

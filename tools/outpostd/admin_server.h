@@ -25,10 +25,9 @@ namespace outpost::daemon {
 class AdminServer {
  public:
   // `scheduler` may be null only in a daemon without delivery; then nothing is served.
-  AdminServer(LibeventDispatcher& dispatcher, router::AdminConfig config,
-              queue::QueueStore& store, scheduler::Scheduler* scheduler = nullptr)
-      : dispatcher_(dispatcher), config_(std::move(config)), store_(store),
-        scheduler_(scheduler) {}
+  AdminServer(LibeventDispatcher& dispatcher, router::AdminConfig config, queue::QueueStore& store,
+              scheduler::Scheduler* scheduler = nullptr)
+      : dispatcher_(dispatcher), config_(std::move(config)), store_(store), scheduler_(scheduler) {}
   ~AdminServer() { Stop(); }
 
   Status Start();

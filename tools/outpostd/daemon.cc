@@ -1,5 +1,6 @@
 #include "tools/outpostd/daemon.h"
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <random>
@@ -18,7 +19,13 @@ constexpr Millis kDrainDeadline{std::chrono::seconds(30)};
 // After the drain: how long the last outcome writes may take.
 constexpr Millis kStoreIdleDeadline{std::chrono::seconds(10)};
 constexpr Millis kIdlePoll{20};
-constexpr Millis kFirstPurge{std::chrono::seconds(10)};
+
+// How often the retention purge runs: a quarter of the shortest retention, between 1 s and
+// 1 min, so short test retentions are honoured and long ones cost one small scan a minute.
+Millis PurgeIntervalFor(const router::QueueConfig& q) {
+  Millis shortest = std::min(q.failed_retention, q.completed_retention);
+  return std::clamp<Millis>(shortest / 4, Millis(1000), Millis(60000));
+}
 
 // Logs a multi-line error (the config loader lists one error per line) one line per error.
 void LogEachLine(std::string_view event, const Status& st) {
@@ -87,6 +94,7 @@ Status Daemon::Open() {
   RetentionPurger::Options po;
   po.failed_retention = c.queue.failed_retention;
   po.completed_retention = c.queue.completed_retention;
+  po.interval = PurgeIntervalFor(c.queue);
   purger_ = std::make_unique<RetentionPurger>(dispatcher_, *store_, po);
   return Status::Ok();
 }
@@ -143,7 +151,7 @@ Status Daemon::Start() {
   // A client vanishing mid-write must not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
   OUTPOST_RETURN_IF_ERROR(admin_->Start());
-  purger_->Start(kFirstPurge);
+  purger_->Start(PurgeIntervalFor(router_->config().queue));
   scheduler_->Start();
   OUTPOST_LOG_INFO("outpostd.started", {"config", config_path_}, {"hostname", hostname_},
                    {"data_dir", router_->config().server.data_dir},
@@ -190,7 +198,8 @@ void Daemon::Reload() {
       std::make_shared<transport::local::MaildirAgent>(dispatcher_, std::move(maildir)));
   router_ = std::make_shared<const router::Router>(std::move(*fresh));
   scheduler_->SetRouter(router_);
-  purger_->SetRetention(c.queue.failed_retention, c.queue.completed_retention);
+  purger_->SetRetention(c.queue.failed_retention, c.queue.completed_retention,
+                        PurgeIntervalFor(c.queue));
   admin_->Reconfigure(c.admin);
   ++reloads_;
   OUTPOST_LOG_INFO("config.reloaded", {"config", config_path_}, {"routes", c.routes.size()});

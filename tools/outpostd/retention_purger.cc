@@ -11,9 +11,10 @@ RetentionPurger::RetentionPurger(Dispatcher& dispatcher, queue::QueueStore& stor
 
 void RetentionPurger::Start(Millis first_delay) { timer_->Enable(first_delay); }
 
-void RetentionPurger::SetRetention(Millis failed, Millis completed) {
+void RetentionPurger::SetRetention(Millis failed, Millis completed, Millis interval) {
   options_.failed_retention = failed;
   options_.completed_retention = completed;
+  options_.interval = interval;
 }
 
 void RetentionPurger::RunBatch() {

@@ -29,8 +29,8 @@ class RetentionPurger {
 
   // Arms the first run after `first_delay`.
   void Start(Millis first_delay);
-  // New retention values (SIGHUP reload); take effect at the next batch.
-  void SetRetention(Millis failed, Millis completed);
+  // New retention values and interval (SIGHUP reload); take effect at the next batch.
+  void SetRetention(Millis failed, Millis completed, Millis interval);
 
   uint64_t recipients_removed() const { return recipients_removed_; }
   uint64_t runs() const { return runs_; }
