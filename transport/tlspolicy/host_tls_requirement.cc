@@ -98,4 +98,27 @@ HostTlsRequirement CombineTlsRequirements(const DaneDecision& dane,
   return r;
 }
 
+TlsRptPolicy TlsRptPolicyFor(std::string_view domain, const DaneDecision& dane,
+                             const std::optional<MtaStsPolicy>& sts) {
+  TlsRptPolicy p;
+  p.policy_domain = dns::NormalizeDnsName(domain);
+  if (dane.verdict == DaneVerdict::kAuthenticate) {
+    p.type = TlsRptPolicyType::kTlsa;
+    for (const auto& r : dane.records) p.policy_strings.push_back(TlsaToString(r));
+  } else if (sts && sts->mode != MtaStsMode::kNone) {
+    p.type = TlsRptPolicyType::kSts;
+    p.policy_strings = MtaStsPolicyLines(*sts);
+    p.mx_hosts = sts->mx;
+  }
+  return p;
+}
+
+TlsRptResultType TlsRptResultForBlockedHost(const DaneDecision& dane,
+                                            const MtaStsHostDecision& mta_sts) {
+  if (dane.verdict == DaneVerdict::kDefer) return TlsRptResultType::kDnssecInvalid;
+  if (dane.verdict == DaneVerdict::kFail) return TlsRptResultType::kDaneRequired;
+  (void)mta_sts;  // an MX outside the policy, or require without one: no finer type exists
+  return TlsRptResultType::kValidationFailure;
+}
+
 }  // namespace outpost::transport::tlspolicy

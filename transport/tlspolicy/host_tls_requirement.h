@@ -13,6 +13,7 @@
 #include "transport/api/delivery.h"
 #include "transport/tlspolicy/dane_policy.h"
 #include "transport/tlspolicy/mta_sts.h"
+#include "transport/tlspolicy/tls_rpt.h"
 
 namespace outpost::transport::tlspolicy {
 
@@ -55,5 +56,17 @@ struct HostTlsRequirement {
 // DANE first: any DANE verdict other than kNoDane decides alone; otherwise MTA-STS does.
 HostTlsRequirement CombineTlsRequirements(const DaneDecision& dane,
                                           const MtaStsHostDecision& mta_sts);
+
+// TLS-RPT bookkeeping for a session to `mx_host` of `domain` under these decisions: the policy
+// the session counts against (tlsa when DANE authenticated it, sts when an enforce/testing
+// policy applied, else no-policy-found).
+TlsRptPolicy TlsRptPolicyFor(std::string_view domain, const DaneDecision& dane,
+                             const std::optional<MtaStsPolicy>& sts);
+
+// The result type to report when a host was not used because of `requirement` (action defer or
+// fail): a failed TLSA lookup is dnssec-invalid, `dane: require` without usable TLSA is
+// dane-required, an MX outside the enforce policy is validation-failure.
+TlsRptResultType TlsRptResultForBlockedHost(const DaneDecision& dane,
+                                            const MtaStsHostDecision& mta_sts);
 
 }  // namespace outpost::transport::tlspolicy

@@ -113,5 +113,36 @@ TEST(CombineTlsRequirements, MtaStsDecidesWithoutDane) {
   }
 }
 
+TEST(TlsRptMapping, PolicyForTheSession) {
+  TlsRptPolicy tlsa = TlsRptPolicyFor("Sts.Test", Dane(DaneVerdict::kAuthenticate), std::nullopt);
+  EXPECT_EQ(tlsa.type, TlsRptPolicyType::kTlsa);
+  EXPECT_EQ(tlsa.policy_domain, "sts.test");
+  ASSERT_EQ(tlsa.policy_strings.size(), 1u);
+  EXPECT_EQ(tlsa.policy_strings[0].substr(0, 6), "3 1 1 ");
+  // DANE wins over an STS policy for the report too.
+  EXPECT_EQ(
+      TlsRptPolicyFor("sts.test", Dane(DaneVerdict::kAuthenticate), Policy(MtaStsMode::kEnforce))
+          .type,
+      TlsRptPolicyType::kTlsa);
+  TlsRptPolicy sts =
+      TlsRptPolicyFor("sts.test", Dane(DaneVerdict::kNoDane), Policy(MtaStsMode::kTesting));
+  EXPECT_EQ(sts.type, TlsRptPolicyType::kSts);
+  EXPECT_EQ(sts.mx_hosts, Policy(MtaStsMode::kTesting).mx);
+  EXPECT_EQ(sts.policy_strings[1], "mode: testing");
+  EXPECT_EQ(TlsRptPolicyFor("sts.test", Dane(DaneVerdict::kNoDane), Policy(MtaStsMode::kNone)).type,
+            TlsRptPolicyType::kNoPolicyFound);
+  EXPECT_EQ(TlsRptPolicyFor("x.test", Dane(DaneVerdict::kNoDane), std::nullopt).type,
+            TlsRptPolicyType::kNoPolicyFound);
+}
+
+TEST(TlsRptMapping, BlockedHostResultTypes) {
+  EXPECT_EQ(TlsRptResultForBlockedHost(Dane(DaneVerdict::kDefer), Sts(Verdict::kNoPolicy)),
+            TlsRptResultType::kDnssecInvalid);
+  EXPECT_EQ(TlsRptResultForBlockedHost(Dane(DaneVerdict::kFail), Sts(Verdict::kNoPolicy)),
+            TlsRptResultType::kDaneRequired);
+  EXPECT_EQ(TlsRptResultForBlockedHost(Dane(DaneVerdict::kNoDane), Sts(Verdict::kDefer)),
+            TlsRptResultType::kValidationFailure);
+}
+
 }  // namespace
 }  // namespace outpost::transport::tlspolicy
