@@ -131,13 +131,24 @@ void Scheduler::Submit(queue::NewMessage message, std::function<void(StatusOr<ui
   if (message.received_unix_ms == 0) message.received_unix_ms = now;
   PlanNewMessage(*router_, &message, now, options_.config_retry);
   NoteQueues(message);
-  store_.Enqueue(std::move(message),
-                 [this, alive = std::weak_ptr<bool>(alive_), done = std::move(done)](
-                     StatusOr<uint64_t> id) {
-                   auto a = alive.lock();
-                   if (a && *a && id.ok()) Wake();
-                   done(std::move(id));
-                 });
+  std::map<std::string, int64_t> due;  // queue -> earliest due time of this message
+  for (const auto& r : message.recipients) {
+    int64_t d = r.next_attempt_unix_ms;
+    if (r.next_notify_unix_ms > 0) d = std::min(d, r.next_notify_unix_ms);
+    if (r.expiry_unix_ms > 0) d = std::min(d, r.expiry_unix_ms);
+    auto [it, fresh] = due.try_emplace(r.virtual_queue, d);
+    if (!fresh) it->second = std::min(it->second, d);
+  }
+  store_.Enqueue(std::move(message), [this, alive = std::weak_ptr<bool>(alive_),
+                                      done = std::move(done),
+                                      due = std::move(due)](StatusOr<uint64_t> id) {
+    auto a = alive.lock();
+    if (a && *a && id.ok()) {
+      for (const auto& [q, d] : due) NoteDue(q, d);
+      Wake();
+    }
+    done(std::move(id));
+  });
 }
 
 void Scheduler::NoteQueues(const queue::NewMessage& m) {
@@ -147,6 +158,7 @@ void Scheduler::NoteQueues(const queue::NewMessage& m) {
 void Scheduler::SetRouter(std::shared_ptr<const router::Router> router) {
   router_ = std::move(router);
   for (const auto& q : router_->config().virtual_queues) NoteQueue(q.name);
+  ForgetDueHints();  // capacities may have changed
   Wake();
 }
 
@@ -200,21 +212,30 @@ void Scheduler::Pump() {
 
 bool Scheduler::ScanQueue(const std::string& queue, int64_t now, size_t* budget, bool* more) {
   *more = false;
-  const QueueState& st = queues_[queue];
+  QueueState& st = queues_[queue];
+  if (st.next_due_hint != kDueUnknown && st.next_due_hint > now) return true;  // nothing due
   const uint32_t cap = QueueCap(queue);
   if (st.in_flight >= cap || st.parked >= options_.max_parked_per_queue) return true;
+  // Refill in batches: while transactions are in flight (each will free a slot and wake the
+  // loop), wait until a quarter of the batch size is free. Every scan walks the queue's
+  // leased keys from the start, so one scan per freed slot would cost O(in flight) each.
+  const size_t free_slots = cap - st.in_flight;
+  const size_t min_free = std::max<size_t>(1, std::min<size_t>(cap, options_.scan_batch) / 4);
+  if (st.in_flight > 0 && free_slots < min_free) return true;
   // A batch never leases more recipients than the queue has free transaction slots: each
   // recipient makes at most one transaction, so the cap holds without releasing leases.
-  const size_t limit = std::min({options_.scan_batch, *budget, size_t{cap - st.in_flight}});
+  const size_t limit = std::min({options_.scan_batch, *budget, free_slots});
   auto items = store_.LeaseDue(queue, now, limit);
   if (!items.ok()) {
     ++metrics_.store_errors;
     OUTPOST_LOG_ERROR("due_scan_failed", {"queue", queue}, {"error", items.status().ToString()});
     return false;
   }
+  *more = items->size() == limit;
+  // Fewer than asked: nothing else is due now; RearmTimer asks the store for the next time.
+  st.next_due_hint = *more ? now : kDueUnknown;
   if (items->empty()) return true;
   *budget -= std::min(*budget, items->size());
-  *more = items->size() == limit;
   // Group per message, in due order of each message's first recipient.
   std::vector<std::pair<uint64_t, std::vector<uint32_t>>> by_msg;
   std::unordered_map<uint64_t, size_t> pos;
@@ -229,17 +250,30 @@ bool Scheduler::ScanQueue(const std::string& queue, int64_t now, size_t* budget,
 
 void Scheduler::RearmTimer(int64_t now) {
   std::optional<int64_t> earliest;
-  for (const auto& [name, st] : queues_) {
+  for (auto& [name, st] : queues_) {
     if (st.in_flight >= QueueCap(name) || st.parked >= options_.max_parked_per_queue) continue;
-    auto next = store_.NextDueMs(name);
-    if (!next.ok() || !*next) continue;
-    if (!earliest || **next < *earliest) earliest = **next;
+    if (st.next_due_hint == kDueUnknown) {
+      auto next = store_.NextDueMs(name);
+      if (!next.ok()) continue;  // retried on the next wake-up
+      st.next_due_hint = next->value_or(kNothingDue);
+    }
+    if (st.next_due_hint == kNothingDue) continue;
+    if (!earliest || st.next_due_hint < *earliest) earliest = st.next_due_hint;
   }
   if (!earliest) {
     timer_->Disable();
     return;
   }
   timer_->Enable(Millis(std::max<int64_t>(*earliest - now, 0)));
+}
+
+void Scheduler::NoteDue(const std::string& queue, int64_t due_unix_ms) {
+  QueueState& st = queues_[queue];
+  if (st.next_due_hint != kDueUnknown) st.next_due_hint = std::min(st.next_due_hint, due_unix_ms);
+}
+
+void Scheduler::ForgetDueHints() {
+  for (auto& [name, st] : queues_) st.next_due_hint = kDueUnknown;
 }
 
 uint32_t Scheduler::QueueCap(const std::string& queue) const {
@@ -272,6 +306,23 @@ PlanContext Scheduler::ContextFor(const router::Schedule* schedule, int64_t now)
   return ctx;
 }
 
+Scheduler::Item Scheduler::MakeItem(PlannedChange plan, const proto::RecipientRecord& rec) {
+  Item item;
+  const queue::RecipientChange& c = plan.change;
+  item.address = rec.address();
+  item.retry_num_after = rec.retry_num() + c.retry_increment;
+  item.queue = c.virtual_queue.value_or(rec.virtual_queue());
+  // The store's due key: the earliest of next attempt, next notice and expiry.
+  int64_t due = c.next_attempt_unix_ms.value_or(rec.next_attempt_unix_ms());
+  const int64_t notify = c.next_notify_unix_ms.value_or(rec.next_notify_unix_ms());
+  const int64_t expiry = c.expiry_unix_ms.value_or(rec.expiry_unix_ms());
+  if (notify > 0) due = std::min(due, notify);
+  if (expiry > 0) due = std::min(due, expiry);
+  item.due_unix_ms = due;
+  item.plan = std::move(plan);
+  return item;
+}
+
 // ---- decisions ---------------------------------------------------------------------------------
 
 void Scheduler::Process(uint64_t msg_id, const std::string& queue,
@@ -279,6 +330,7 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
   auto qm = store_.Get(msg_id);
   if (!qm.ok()) {
     for (uint32_t idx : idxs) store_.ReleaseLease({msg_id, idx});
+    NoteDue(queue, 0);
     if (!qm.status().Is(Status::Code::kNotFound)) ++metrics_.store_errors;
     OUTPOST_LOG_ERROR("message_read_failed", {"id", Hex(msg_id)},
                       {"error", qm.status().ToString()});
@@ -303,19 +355,16 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
     }
     const proto::RecipientRecord& rec = *found;
     const PlanContext ctx = ContextFor(ScheduleOf(*router, rec), now);
-    Item item;
-    item.address = rec.address();
-    item.retry_num_after = rec.retry_num();
     if (IsExpired(rec, now)) {
-      item.plan = PlanExpiry(message, rec, ctx);
-      immediate.push_back(std::move(item));
+      immediate.push_back(MakeItem(PlanExpiry(message, rec, ctx), rec));
       continue;
     }
     if (rec.next_attempt_unix_ms() > now) {
       // Woken by a delay notice (or a stale due key): no attempt yet.
-      item.plan = IsNotifyDue(rec, now) ? PlanNotice(message, rec, ctx)
-                                        : PlanPostpone(rec, rec.next_attempt_unix_ms());
-      immediate.push_back(std::move(item));
+      immediate.push_back(MakeItem(IsNotifyDue(rec, now)
+                                       ? PlanNotice(message, rec, ctx)
+                                       : PlanPostpone(rec, rec.next_attempt_unix_ms()),
+                                   rec));
       continue;
     }
     const std::string domain = router::NormalizeAddress(rec.address()).domain;
@@ -331,8 +380,8 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
       OUTPOST_LOG_ERROR("config_error", {"id", Hex(msg_id)}, {"rcpt", rec.address()},
                         {"strategy", "route"}, {"error", route.status().message()},
                         {"action", "deferred 5m, retry_num unchanged"});
-      item.plan = PlanConfigFailure(message, rec, route.status().message(), "", ctx);
-      immediate.push_back(std::move(item));
+      immediate.push_back(
+          MakeItem(PlanConfigFailure(message, rec, route.status().message(), "", ctx), rec));
       continue;
     }
     const router::Route& r = *route->object;
@@ -366,8 +415,7 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
     }
     for (uint32_t idx : sidxs) {
       const proto::RecipientRecord& rec = *FindRecipient(*qm, idx);
-      immediate.push_back(Item{PlanPostpone(rec, now + options_.overflow_retry.count()),
-                               rec.address(), rec.retry_num()});
+      immediate.push_back(MakeItem(PlanPostpone(rec, now + options_.overflow_retry.count()), rec));
     }
   }
   for (auto& g : groups) DispatchOrPark(message, body, queue, g, &immediate);
@@ -385,7 +433,7 @@ void Scheduler::DispatchOrPark(const proto::MessageRecord& message, BodyCache& b
     } else {
       const int64_t later = dispatcher_.clock().NowUnixMs() + options_.overflow_retry.count();
       for (const auto* r : group.rcpts) {
-        immediate->push_back(Item{PlanPostpone(*r, later), r->address(), r->retry_num()});
+        immediate->push_back(MakeItem(PlanPostpone(*r, later), *r));
       }
     }
     return;
@@ -393,6 +441,7 @@ void Scheduler::DispatchOrPark(const proto::MessageRecord& message, BodyCache& b
   if (!QueueHasRoom(queue)) {
     // Only a parked group served after its queue filled up gets here: let it be found again.
     for (const auto* r : group.rcpts) store_.ReleaseLease({message.id(), r->idx()});
+    NoteDue(queue, 0);
     return;
   }
   Dispatch(message, body, queue, group);
@@ -413,12 +462,9 @@ void Scheduler::Dispatch(const proto::MessageRecord& message, BodyCache& body,
       ++metrics_.config_failures;
       OUTPOST_LOG_ERROR("config_error", {"id", Hex(message.id())}, {"rcpt", r->address()},
                         {"route", route.name}, {"error", error});
-      Item item;
-      item.plan = PlanConfigFailure(message, *r, error, route.name,
-                                    ContextFor(ScheduleOf(*router_, *r), now));
-      item.address = r->address();
-      item.retry_num_after = r->retry_num();
-      items.push_back(std::move(item));
+      items.push_back(MakeItem(PlanConfigFailure(message, *r, error, route.name,
+                                                 ContextFor(ScheduleOf(*router_, *r), now)),
+                               *r));
     }
     Write(message, body, std::move(items));
     return;
@@ -495,6 +541,7 @@ void Scheduler::OnTransactionDone(uint64_t txn_id, transport::DeliveryResult res
     OUTPOST_LOG_ERROR("message_read_failed", {"id", Hex(txn->msg_id)},
                       {"error", qm.status().ToString()});
     for (uint32_t idx : txn->idxs) store_.ReleaseLease({txn->msg_id, idx});
+    NoteDue(txn->queue, 0);
   } else {
     const int64_t now = dispatcher_.clock().NowUnixMs();
     std::shared_ptr<const router::Router> router = router_;
@@ -525,12 +572,9 @@ void Scheduler::OnTransactionDone(uint64_t txn_id, transport::DeliveryResult res
                           {"route", txn->route_name}, {"error", outcome.reply.text},
                           {"action", "deferred 5m, retry_num unchanged"});
       }
-      Item item;
-      item.plan = PlanAttemptOutcome(qm->message, *rec, outcome, meta,
-                                     ContextFor(ScheduleOf(*router, *rec), now));
-      item.address = rec->address();
-      item.retry_num_after = rec->retry_num() + item.plan.change.retry_increment;
-      items.push_back(std::move(item));
+      items.push_back(MakeItem(PlanAttemptOutcome(qm->message, *rec, outcome, meta,
+                                                  ContextFor(ScheduleOf(*router, *rec), now)),
+                               *rec));
     }
     if (!items.empty()) Write(qm->message, body, std::move(items));
   }
@@ -566,6 +610,7 @@ void Scheduler::Write(const proto::MessageRecord& message, BodyCache& body,
 void Scheduler::WriteBatch(const proto::MessageRecord& message, BodyCache& body,
                            std::vector<Item> items, std::optional<dsn::DsnEvent> event) {
   const int64_t now = dispatcher_.clock().NowUnixMs();
+  std::string dsn_queue;
   queue::OutcomeBatch batch;
   batch.msg_id = message.id();
   if (event) {
@@ -580,6 +625,7 @@ void Scheduler::WriteBatch(const proto::MessageRecord& message, BodyCache& body,
     if (report.ok()) {
       PlanNewMessage(*router_, &*report, now, options_.config_retry);
       NoteQueues(*report);
+      dsn_queue = report->recipients.front().virtual_queue;
       batch.also_enqueue = std::move(*report);
     } else {
       // The transition is still recorded; the report is lost and said so loudly.
@@ -593,11 +639,16 @@ void Scheduler::WriteBatch(const proto::MessageRecord& message, BodyCache& body,
   store_.ApplyOutcome(
       std::move(batch),
       [this, alive = std::weak_ptr<bool>(alive_), items = std::move(items), id = message.id(),
-       received = message.received_unix_ms()](StatusOr<queue::OutcomeResult> r) {
+       received = message.received_unix_ms(),
+       dsn_queue = std::move(dsn_queue)](StatusOr<queue::OutcomeResult> r) {
         auto a = alive.lock();
         if (!a || !*a) return;
         --pending_writes_;
+        for (const auto& item : items) {
+          if (queue::IsPending(item.plan.change.new_state)) NoteDue(item.queue, item.due_unix_ms);
+        }
         if (!r.ok()) {
+          ForgetDueHints();  // the leases were released with nothing written: due again
           ++metrics_.store_errors;
           backoff_until_ms_ =
               dispatcher_.clock().NowUnixMs() + options_.store_error_backoff.count();
@@ -607,6 +658,7 @@ void Scheduler::WriteBatch(const proto::MessageRecord& message, BodyCache& body,
         } else {
           const int64_t now = dispatcher_.clock().NowUnixMs();
           if (r->enqueued_id) {
+            NoteDue(dsn_queue, now);
             ++metrics_.dsns_enqueued;
             OUTPOST_LOG_INFO("dsn_queued", {"id", Hex(id)}, {"dsn_id", Hex(*r->enqueued_id)});
           }
@@ -675,6 +727,7 @@ void Scheduler::ReleaseParked(const std::string& key) {
   for (const auto& g : it->second) {
     queues_[g.queue].parked -= g.idxs.size();
     for (uint32_t idx : g.idxs) store_.ReleaseLease({g.msg_id, idx});
+    NoteDue(g.queue, 0);
   }
   parked_.erase(it);
 }
@@ -730,7 +783,10 @@ Scheduler::OpDone Scheduler::WakeAfter(OpDone done) {
   return [this, alive = std::weak_ptr<bool>(alive_), done = std::move(done)](
              StatusOr<queue::OpCounts> r) {
     auto a = alive.lock();
-    if (a && *a) Wake();
+    if (a && *a) {
+      ForgetDueHints();  // the operation may have made anything due, in any queue
+      Wake();
+    }
     done(std::move(r));
   };
 }

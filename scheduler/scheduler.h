@@ -13,6 +13,7 @@
 // operator actions. A wake-up scans each queue's due index in bounded batches (never more
 // recipients than the queue has free transaction slots) and leases what it takes; nothing
 // waiting (deferred, held) is ever visited.
+#include <climits>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -117,9 +118,15 @@ class Scheduler {
   size_t parked_recipients() const;
 
  private:
+  static constexpr int64_t kDueUnknown = INT64_MIN;  // ask the store (NextDueMs)
+  static constexpr int64_t kNothingDue = INT64_MAX;
   struct QueueState {
     uint32_t in_flight = 0;  // transactions
     size_t parked = 0;       // recipients leased and waiting in memory
+    // A lower bound of the earliest unleased due time, so idle wake-ups and outcomes do not
+    // rescan the due index: lowered by every event that makes something due, reset to
+    // unknown when a scan drained what was due.
+    int64_t next_due_hint = kDueUnknown;
   };
   // Leased recipients of one message waiting in memory (destination full or suspended).
   struct ParkedGroup {
@@ -141,7 +148,10 @@ class Scheduler {
     PlannedChange plan;
     std::string address;
     uint32_t retry_num_after = 0;
+    std::string queue;         // the virtual queue it was leased from
+    int64_t due_unix_ms = 0;   // its due-index time after the change, if still pending
   };
+  static Item MakeItem(PlannedChange plan, const proto::RecipientRecord& rec);
   class BodyCache;
 
   void Wake();
@@ -170,6 +180,8 @@ class Scheduler {
   uint32_t QueueCap(const std::string& queue) const;
   bool DestinationHasRoom(const std::string& key, uint32_t limit) const;
   void NoteQueue(const std::string& queue) { queues_.try_emplace(queue); }
+  void NoteDue(const std::string& queue, int64_t due_unix_ms);
+  void ForgetDueHints();
   void NoteQueues(const queue::NewMessage& m);
   void CheckDrain();
   void FinishDrain(bool clean);
