@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   # fixed libraries
   librocksdb-dev libevent-dev libssl-dev libc-ares-dev libprotobuf-dev protobuf-compiler
-  libcereal-dev libgtest-dev libgmock-dev googletest
+  libcereal-dev rapidjson-dev libgtest-dev libgmock-dev googletest
   # real peers and tools used by the integration tests
   postfix dnsmasq-base python3 python3-aiosmtpd dovecot-lmtpd openssl iproute2 util-linux
   procps strace curl
