@@ -13,6 +13,8 @@ namespace outpost::scheduler {
 namespace {
 
 constexpr uint32_t kUnknownQueueThreads = 25;  // Stalwart's fallback for an unknown queue
+// The longest the loop sleeps without re-reading the due index (one seek per queue).
+constexpr Millis kMaxTimerSleep = std::chrono::minutes(1);
 
 uint64_t RandomSeed() {
   std::random_device rd;
@@ -97,7 +99,12 @@ Scheduler::Scheduler(Dispatcher& dispatcher, queue::QueueStore& store,
   if (!options_.random) options_.random = SeededRandom(RandomSeed());
   options_.scan_batch = std::max<size_t>(options_.scan_batch, 1);
   options_.max_recipients_per_pump = std::max<size_t>(options_.max_recipients_per_pump, 1);
-  timer_ = dispatcher_.CreateTimer([this]() { Pump(); });
+  timer_ = dispatcher_.CreateTimer([this]() {
+    // Hints are lower bounds kept up to date by our own events; the timer re-reads the store
+    // so that a change made behind the scheduler's back is noticed within kMaxTimerSleep.
+    ForgetDueHints();
+    Pump();
+  });
   for (const auto& q : router_->config().virtual_queues) NoteQueue(q.name);
 }
 
@@ -261,10 +268,10 @@ void Scheduler::RearmTimer(int64_t now) {
     if (!earliest || st.next_due_hint < *earliest) earliest = st.next_due_hint;
   }
   if (!earliest) {
-    timer_->Disable();
+    timer_->Enable(kMaxTimerSleep);
     return;
   }
-  timer_->Enable(Millis(std::max<int64_t>(*earliest - now, 0)));
+  timer_->Enable(Millis(std::clamp<int64_t>(*earliest - now, 0, kMaxTimerSleep.count())));
 }
 
 void Scheduler::NoteDue(const std::string& queue, int64_t due_unix_ms) {
