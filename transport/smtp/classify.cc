@@ -34,6 +34,8 @@ SmtpReply ReplyOf(const SessionFailure& f) {
     case FailureKind::kTlsVerify:
     case FailureKind::kStartTlsUnavailable:
       return Synth(451, "4.7.0", f.detail);
+    case FailureKind::kDaneVerify:
+      return Synth(451, "4.7.5", f.detail);
     case FailureKind::kAuthUnavailable:
       return Synth(451, "4.7.0", f.detail);
     case FailureKind::kReply:
@@ -65,6 +67,10 @@ FailureVerdict ChannelFailure(const SessionFailure& f) {
 }
 
 FailureVerdict TlsFailure(const SessionFailure& f, const FailureContext& c) {
+  // DANE (RFC 7672 §2.2): the certificate did not match the TLSA records. Never plaintext.
+  if (f.kind == FailureKind::kDaneVerify) {
+    return Make(NextStep::kNextHost, OutcomeKind::kTempFail, ErrorClass::kDane, ReplyOf(f));
+  }
   // Only a failed handshake may fall back to plaintext, only under "optional", never with
   // credentials (they must not cross the wire in clear), never twice, never for implicit TLS.
   bool handshake = f.kind != FailureKind::kTlsVerify && f.kind != FailureKind::kStartTlsUnavailable;

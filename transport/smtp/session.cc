@@ -22,6 +22,7 @@
 
 #include "common/logging.h"
 #include "transport/smtp/commands.h"
+#include "transport/tlspolicy/dane_verifier.h"
 
 namespace outpost::transport::smtp {
 namespace {
@@ -121,6 +122,8 @@ const char* FailureKindName(FailureKind kind) {
       return "tls-handshake";
     case FailureKind::kTlsVerify:
       return "tls-verify";
+    case FailureKind::kDaneVerify:
+      return "dane-verify";
     case FailureKind::kStartTlsUnavailable:
       return "starttls-unavailable";
     case FailureKind::kAuthUnavailable:
@@ -270,6 +273,13 @@ void SmtpSession::Connect() {
 void SmtpSession::StartTls(std::function<void()> then) {
   auto ssl = tls_.NewSsl(config_.host_name);
   if (!ssl.ok()) return Fail(Stage::kTls, FailureKind::kTlsHandshake, ssl.status().message());
+  if (!config_.dane_tlsa.empty()) {
+    Status dane = tlspolicy::ConfigureSslForDane(*ssl, config_.dane_tlsa, config_.dane_names);
+    if (!dane.ok()) {
+      SSL_free(*ssl);
+      return Fail(Stage::kTls, FailureKind::kDaneVerify, "DANE setup: " + dane.message());
+    }
+  }
   // Whatever the peer sent after its 220 (or before the handshake) is plaintext that must never
   // be read as part of the TLS session: CVE-2011-0411 / CVE-2021-38371.
   parser_.Clear();
@@ -332,7 +342,7 @@ void SmtpSession::AfterEhlo(const Reply&) {
     });
     return;
   }
-  if (want_tls && config_.starttls == TlsMode::kRequire) {
+  if (want_tls && (config_.starttls == TlsMode::kRequire || !config_.dane_tlsa.empty())) {
     return Fail(Stage::kStartTls, FailureKind::kStartTlsUnavailable,
                 "TLS is required and the peer does not offer STARTTLS");
   }
@@ -405,7 +415,10 @@ void SmtpSession::OnEvent(short events) {
       handshaking_ = false;
       timer_->Disable();
       tls_active_ = true;
-      if (!config_.allow_invalid_certs) {
+      if (!config_.dane_tlsa.empty()) {
+        auto dane = tlspolicy::ClassifyDaneVerification(bufferevent_openssl_get_ssl(bev_));
+        if (!dane.ok) return Fail(Stage::kTls, FailureKind::kDaneVerify, dane.detail);
+      } else if (!config_.allow_invalid_certs) {
         SSL* ssl = bufferevent_openssl_get_ssl(bev_);
         if (auto why = TlsClientContext::VerifyPeer(ssl)) {
           return Fail(Stage::kTls, FailureKind::kTlsVerify, *why);

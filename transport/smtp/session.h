@@ -22,6 +22,7 @@
 
 #include "common/libevent_dispatcher.h"
 #include "transport/api/delivery.h"
+#include "transport/dns/dns_message.h"
 #include "transport/smtp/capabilities.h"
 #include "transport/smtp/dot_stuffer.h"
 #include "transport/smtp/reply_parser.h"
@@ -57,6 +58,7 @@ enum class FailureKind {
   kReply,                // a negative (or unexpected) reply; see `reply`
   kTlsHandshake,         // handshake failed (or STARTTLS refused)
   kTlsVerify,            // handshake done but the certificate does not verify / match
+  kDaneVerify,           // handshake done but the certificate matches none of the TLSA records
   kStartTlsUnavailable,  // TLS required and the peer does not offer STARTTLS
   kAuthUnavailable,      // credentials configured and no common AUTH mechanism
   kSmtpUtf8Unavailable,  // the message needs SMTPUTF8 and the peer does not offer it
@@ -84,8 +86,14 @@ struct SessionConfig {
   bool plaintext_only = false;
   ConnectionPolicy connection;
   std::chrono::milliseconds tls_timeout{std::chrono::minutes(3)};
-  std::string auth_username;  // empty = no AUTH
-  std::string auth_secret;    // never logged
+  // DANE (RFC 7672), set from tlspolicy::HostTlsRequirement when the host has a secure, usable
+  // TLSA RRset: the certificate must match one of these records (tlspolicy/dane_verifier.h)
+  // instead of the WebPKI, allow_invalid_certs does not apply, and a peer without STARTTLS
+  // fails like startTls=require. The caller also sets starttls=kRequire. Empty = no DANE.
+  std::vector<dns::TlsaRecord> dane_tlsa;
+  std::vector<std::string> dane_names;  // TLSA base domain (the MX host) first
+  std::string auth_username;            // empty = no AUTH
+  std::string auth_secret;              // never logged
 };
 
 // What came back for one recipient of a transaction.

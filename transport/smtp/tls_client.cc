@@ -5,6 +5,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "transport/tlspolicy/dane_verifier.h"
+
 namespace outpost::transport::smtp {
 
 bool IsIpLiteral(std::string_view host) {
@@ -32,6 +34,8 @@ StatusOr<std::unique_ptr<TlsClientContext>> TlsClientContext::Create(const Optio
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   // Verification runs during the handshake but never aborts it; VerifyPeer() reads the result.
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  // Lets a session authenticate its peer by TLSA records (SessionConfig::dane_tlsa).
+  OUTPOST_RETURN_IF_ERROR(tlspolicy::EnableDaneOnContext(ctx));
   int ok = options.ca_file.empty()
                ? SSL_CTX_set_default_verify_paths(ctx)
                : SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr);

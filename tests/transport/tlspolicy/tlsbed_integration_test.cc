@@ -19,6 +19,9 @@
 
 #include "common/libevent_dispatcher.h"
 #include "transport/dns/cares_resolver.h"
+#include "transport/smtp/classify.h"
+#include "transport/smtp/session.h"
+#include "transport/smtp/tls_client.h"
 #include "transport/tlspolicy/dane_policy.h"
 #include "transport/tlspolicy/dane_verifier.h"
 #include "transport/tlspolicy/host_tls_requirement.h"
@@ -215,11 +218,33 @@ class TlsBedTest : public ::testing::Test {
     });
   }
 
+  // The SMTP client's DANE hook (SessionConfig::dane_tlsa) against the bed's STARTTLS sink.
+  std::optional<smtp::SessionFailure> OpenDaneSession(const DaneDecision& d,
+                                                      const std::string& host) {
+    auto tls = smtp::TlsClientContext::Create({});
+    EXPECT_TRUE(tls.ok()) << tls.status().ToString();
+    smtp::SessionConfig config;
+    config.host_name = host;
+    config.address = bed_->Get("DANE_MX_IP");
+    config.port = bed_->Port("SMTP_PORT");
+    config.starttls = TlsMode::kRequire;
+    config.connection.ehlo_hostname = "client.outpost.test";
+    config.tls_timeout = Millis(10000);
+    config.dane_tlsa = d.records;
+    config.dane_names = d.reference_names;
+    smtp::SmtpSession session(dispatcher_, **tls, config);
+    auto failure = Await<std::optional<smtp::SessionFailure>>(
+        [&](std::function<void(std::optional<smtp::SessionFailure>)> done) { session.Open(done); });
+    tls_was_active_ = session.tls_active();
+    return failure;
+  }
+
   static TestBed* bed_;
   static std::string skip_reason_;
   static std::string start_error_;
   LibeventDispatcher dispatcher_;
   std::unique_ptr<dns::CaresResolver> resolver_;
+  bool tls_was_active_ = false;
 };
 
 TestBed* TlsBedTest::bed_ = nullptr;
@@ -259,6 +284,26 @@ TEST_F(TlsBedTest, BadTlsaIsAuthenticatedButDoesNotMatch) {
   ASSERT_TRUE(v.has_value());
   EXPECT_FALSE(v->ok);
   EXPECT_TRUE(v->no_matching_tlsa) << v->detail;
+}
+
+TEST_F(TlsBedTest, SessionMatchingTlsaOpensAnAuthenticatedSession) {
+  DaneDecision d = Dane("mx.dane.test", true);
+  ASSERT_EQ(d.verdict, DaneVerdict::kAuthenticate) << d.reason;
+  auto failure = OpenDaneSession(d, "mx.dane.test");
+  EXPECT_FALSE(failure.has_value()) << failure->detail;
+  EXPECT_TRUE(tls_was_active_);
+}
+
+TEST_F(TlsBedTest, SessionMismatchIsADaneFailureForTheNextHost) {
+  DaneDecision d = Dane("mx-badtlsa.dane.test", true);
+  ASSERT_EQ(d.verdict, DaneVerdict::kAuthenticate) << d.reason;
+  auto failure = OpenDaneSession(d, "mx-badtlsa.dane.test");
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_EQ(failure->kind, smtp::FailureKind::kDaneVerify) << failure->detail;
+  smtp::FailureVerdict v = smtp::ClassifyFailure(*failure, {});
+  EXPECT_EQ(v.error, ErrorClass::kDane);
+  EXPECT_EQ(v.next, smtp::NextStep::kNextHost);  // never plaintext
+  EXPECT_EQ(v.kind, OutcomeKind::kTempFail);
 }
 
 TEST_F(TlsBedTest, BogusTlsaDefersTheHost) {
