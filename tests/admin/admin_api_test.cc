@@ -116,6 +116,7 @@ TEST_F(AdminApiTest, BadJsonAndBadFiltersAre400WithAMessage) {
       {"/api/queue/suspend", R"({})"},
       {"/api/queue/suspend", R"({"rcptDomain": "a.test", "route": "primary"})"},
       {"/api/messages", R"({"from": "a@b.test", "message": "x"})"},
+      {"/api/messages", R"({"to": ["c@d.test"], "message": "x"})"},
       {"/api/messages", R"({"from": "a@b.test", "to": ["not an address"], "message": "x"})"},
       {"/api/messages", R"({"from": "a@b.test", "to": ["c@d.test"]})"},
       {"/api/messages", R"({"from": "a@b.test", "to": ["c@d.test"], "message": ""})"},

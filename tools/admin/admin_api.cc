@@ -191,6 +191,9 @@ void AdminApi::Route(const HttpRequest& req, Respond respond) {
 void AdminApi::ListMessages(const HttpRequest& req, Respond respond) {
   std::map<std::string, std::string> fields = req.query;
   queue::ListOptions lo;
+  // A page examines a bounded number of messages so a sparse filter over a big queue cannot
+  // hold the loop: the answer may then have fewer items than `limit` and a cursor.
+  lo.max_scan = options_.max_scan;
   if (auto it = fields.find("limit"); it != fields.end()) {
     const std::string& v = it->second;
     size_t n = 0;
@@ -416,6 +419,9 @@ void AdminApi::Inject(const HttpRequest& req, Respond respond) {
     return respond(Error(400, "to must be a non-empty array of addresses"));
   }
   if (!body.HasMember("message")) return respond(Error(400, "message is required"));
+  if (!body.HasMember("from")) {
+    return respond(Error(400, "from is required (\"\" for the null return path)"));
+  }
   if (Status st = CheckAddress(from, /*allow_empty=*/true); !st.ok()) {
     return respond(ErrorFor(st.Annotate("from")));
   }

@@ -6,7 +6,8 @@
 // Every request is authenticated BEFORE routing: without `Authorization: Bearer <token>`
 // matching the configured token, every path (known or not) answers 401. Then:
 //   GET  /api/queue/messages          filters state, rcptDomain, sender, queue, olderThan;
-//                                     limit (1..1000, default 100), cursor
+//                                     limit (1..1000, default 100), cursor; a page may hold
+//                                     fewer than `limit` items and still have a cursor
 //   GET  /api/queue/messages/{id}     one message (404 when unknown)
 //   GET  /api/queue/stats
 //   POST /api/queue/{retry,hold,release,cancel,replay}
@@ -66,6 +67,7 @@ struct AdminApiOptions {
   uint64_t max_message_size = 0;
   size_t batch = 1000;       // messages per batch of a bulk operation
   size_t max_page = 1000;    // largest list page
+  size_t max_scan = 20000;   // messages a list request examines at most (then: cursor)
 };
 
 class AdminApi {

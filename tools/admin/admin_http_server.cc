@@ -53,7 +53,8 @@ bool ParseUri(evhttp_request* req, HttpRequest* out) {
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
   if (uri == nullptr) return false;
   out->path = Decode(evhttp_uri_get_path(uri));
-  if (out->path.empty()) out->path = "/";
+  // push_back, not = "/": GCC 12 -O3 reports a false -Wrestrict on the literal assignment.
+  if (out->path.empty()) out->path.push_back('/');
   const char* q = evhttp_uri_get_query(uri);
   if (q == nullptr || *q == '\0') return true;
   evkeyvalq params;
