@@ -15,7 +15,9 @@ RCPT = "user@hostile.test"
 
 
 class HostilePeers(ReliabilityHarness):
-    """Relay peers that misbehave at each stage; timeouts are 2 s in the test config."""
+    """Relay peers that misbehave at each stage; transport timeouts are 1 s here."""
+
+    TIMEOUT = "1s"
 
     def deliver_to(self, peer, rcpts=(RCPT,), **route):
         config = self.relay_to(self.rel_config(), "hostile", peer.port, **route)
@@ -44,6 +46,14 @@ class HostilePeers(ReliabilityHarness):
         peer = self.scripted_peer(greeting=b"220-peer.test first line of a greeting\r\n")
         d, admin, mid = self.deliver_to(peer)
         self.assert_deferred(self.first_outcome(admin, mid), "connection")
+        self.assertEqual(d.stop(), 0)
+
+    def test_hang_after_the_data_command_is_temporary(self):
+        peer = self.scripted_peer(data_cmd="hang")
+        d, admin, mid = self.deliver_to(peer)
+        r = self.first_outcome(admin, mid)
+        self.assertEqual(r["state"], "deferred", r)
+        self.assertEqual(peer.messages, [])
         self.assertEqual(d.stop(), 0)
 
     def test_hang_after_final_dot_defers_without_another_host(self):

@@ -193,6 +193,7 @@ class ScriptedPeer:
         arrives; "inject" answers "220 go\\r\\n250 injected\\r\\n" in one segment and then
         does a real handshake (cert/key required).
       rcpt: function(address) -> reply bytes (default 250).
+      data_cmd: bytes answering DATA (default 354), or "hang" (no answer).
       data_end: bytes answering the final dot, "hang" (no answer), "close".
       lmtp: answer the final dot once per accepted recipient unless lmtp_replies says how many.
       after_reply: "hang" keeps the connection open without reading further.
@@ -200,9 +201,10 @@ class ScriptedPeer:
     """
 
     def __init__(self, greeting=b"220 peer.test ESMTP scripted\r\n", ehlo=None, starttls=None,
-                 rcpt=None, data_end=b"250 2.0.0 Ok\r\n", lmtp=False, lmtp_replies=None,
+                 rcpt=None, data_cmd=b"354 go ahead\r\n", data_end=b"250 2.0.0 Ok\r\n", lmtp=False, lmtp_replies=None,
                  cert=None, key=None, host="127.0.0.1"):
         self.greeting, self.starttls, self.rcpt_fn = greeting, starttls, rcpt
+        self.data_cmd = data_cmd
         self.data_end, self.lmtp, self.lmtp_replies = data_end, lmtp, lmtp_replies
         self.cert, self.key = cert, key
         caps = [b"peer.test", b"PIPELINING", b"8BITMIME", b"ENHANCEDSTATUSCODES"]
@@ -306,7 +308,9 @@ class ScriptedPeer:
                     rcpts.append(addr)
                 self._send(conn, t, reply)
             elif verb == b"DATA":
-                self._send(conn, t, b"354 go ahead\r\n")
+                if self.data_cmd == "hang":
+                    return self._hang()
+                self._send(conn, t, self.data_cmd)
                 body = []
                 for dl in lines:
                     if dl == b".":
