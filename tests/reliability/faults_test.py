@@ -83,18 +83,23 @@ class HostilePeers(ReliabilityHarness):
         self.assertEqual(d.stop(), 0)
 
     def test_invalid_replies_are_temporary(self):
-        for greeting in (b"hello there\r\n", b"99 nope\r\n", b"2200 too long code\r\n", b"\x00\x01\x02\r\n"):
+        greetings = [b"hello there\r\n", b"99 nope\r\n", b"2200 too long code\r\n", b"\x00\x01\x02\r\n"]
+        config = self.rel_config()
+        for i, greeting in enumerate(greetings):
+            self.relay_to(config, "bad%d" % i, self.scripted_peer(greeting=greeting).port, domain="bad%d.test" % i)
+        d = self.start_daemon(config)
+        admin = self.admin(config)
+        ids = []
+        for i in range(len(greetings)):
+            code, text = d.send("sender@sender.test", ["u@bad%d.test" % i], "<invalid-%d@rel>" % i)
+            self.assertEqual(code, 250, text)
+            ids.append(queued_id(text))
+        for greeting, mid in zip(greetings, ids):
             with self.subTest(greeting=greeting):
-                peer = self.scripted_peer(greeting=greeting)
-                config = self.relay_to(self.rel_config(), "hostile", peer.port)
-                d = self.start_daemon(config)
-                code, text = d.send("sender@sender.test", [RCPT], "<invalid@rel>")
-                self.assertEqual(code, 250, text)
-                r = self.first_outcome(self.admin(config), queued_id(text))
+                r = self.first_outcome(admin, mid)
                 self.assertEqual(r["state"], "deferred", r)
                 self.assertIn(r["lastError"], ("unexpected-reply", "connection"), r)
-                self.assertEqual(d.stop(), 0)
-                peer.stop()
+        self.assertEqual(d.stop(), 0)
 
     def test_close_during_tls_handshake_is_temporary(self):
         peer = self.scripted_peer(starttls="drop")
