@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <set>
 
 #include "common/logging.h"
@@ -145,10 +146,13 @@ StatusOr<std::unique_ptr<QueueStore>> QueueStore::OpenReadOnly(const std::string
 void QueueStore::Commit(storage::WriteBatch batch, std::function<void(Status)> done) {
   ++pending_ops_;
   std::weak_ptr<bool> alive = alive_;
-  store_->Commit(std::move(batch), &dispatcher_, [this, alive, done = std::move(done)](Status s) {
+  uint64_t due_token = due_floor_.BeginWrite(batch);
+  store_->Commit(std::move(batch), &dispatcher_,
+                 [this, alive, due_token, done = std::move(done)](Status s) {
     auto a = alive.lock();
     if (!a || !*a) return;
     --pending_ops_;
+    due_floor_.EndWrite(due_token);
     done(std::move(s));
   });
 }
@@ -298,8 +302,9 @@ StatusOr<std::vector<DueItem>> QueueStore::DueScan(std::string_view queue, int64
                                                    size_t limit) {
   std::vector<DueItem> out;
   if (limit == 0) return out;
-  auto cur = store_->NewCursor(Cf::kDue, storage::DuePrefix(queue),
+  auto cur = store_->NewCursor(Cf::kDue, DueScanStart(queue),
                                storage::DueUpperBound(queue, now_unix_ms));
+  std::optional<int64_t> first;
   for (; cur->Valid() && out.size() < limit; cur->Next()) {
     ++due_keys_visited_;
     auto e = storage::ParseDueKey(cur->key());
@@ -307,10 +312,12 @@ StatusOr<std::vector<DueItem>> QueueStore::DueScan(std::string_view queue, int64
       Quarantine(Cf::kDue, cur->key(), cur->value(), "undecodable due key");
       continue;
     }
+    if (!first) first = e->due_unix_ms;
     if (leases_.count(e->rcpt)) continue;
     out.push_back(DueItem{e->rcpt, e->due_unix_ms});
   }
   OUTPOST_RETURN_IF_ERROR(cur->status());
+  ObserveDueScan(queue, first.value_or(now_unix_ms + 1));
   return out;
 }
 
@@ -322,14 +329,19 @@ StatusOr<std::vector<DueItem>> QueueStore::LeaseDue(std::string_view queue, int6
 }
 
 StatusOr<std::optional<int64_t>> QueueStore::NextDueMs(std::string_view queue) {
-  auto cur = store_->NewCursor(Cf::kDue, storage::DuePrefix(queue), storage::DuePrefixEnd(queue));
+  auto cur = store_->NewCursor(Cf::kDue, DueScanStart(queue), storage::DuePrefixEnd(queue));
+  bool first = true;
   for (; cur->Valid(); cur->Next()) {
     ++due_keys_visited_;
     auto e = storage::ParseDueKey(cur->key());
-    if (!e || leases_.count(e->rcpt)) continue;
+    if (!e) continue;
+    if (first) ObserveDueScan(queue, e->due_unix_ms);
+    first = false;
+    if (leases_.count(e->rcpt)) continue;
     return std::optional<int64_t>(e->due_unix_ms);
   }
   OUTPOST_RETURN_IF_ERROR(cur->status());
+  if (first) ObserveDueScan(queue, INT64_MAX);
   return std::optional<int64_t>();
 }
 
@@ -344,6 +356,16 @@ void QueueStore::DropStaleDueEntry(std::string_view queue, const DueItem& item) 
   Commit(std::move(b), [](Status s) {
     if (!s.ok()) OUTPOST_LOG_ERROR("stale_due_entry_drop_failed", {"error", s.ToString()});
   });
+}
+
+std::string QueueStore::DueScanStart(std::string_view queue) const {
+  // A read-only view follows another process's writes (CatchUp), which DueFloor never sees.
+  if (store_->read_only()) return storage::DuePrefix(queue);
+  return storage::DueKey(queue, due_floor_.Floor(queue), RecipientKey{});
+}
+
+void QueueStore::ObserveDueScan(std::string_view queue, int64_t seen_due_ms) {
+  if (!store_->read_only()) due_floor_.Observed(queue, seen_due_ms);
 }
 
 bool QueueStore::TryLease(RecipientKey rcpt) { return leases_.try_emplace(rcpt).second; }

@@ -26,6 +26,7 @@
 
 #include "common/dispatcher.h"
 #include "common/status.h"
+#include "queue/due_floor.h"
 #include "queue/message_id.h"
 #include "queue/types.h"
 #include "storage/store.h"
@@ -148,6 +149,9 @@ class QueueStore {
 
   StatusOr<std::optional<QueuedMessage>> Load(uint64_t msg_id);
   // Moves an undecodable record to quarantine (fire and forget) and counts it.
+  // Where a due scan of `queue` starts, and what it learned (see DueFloor).
+  std::string DueScanStart(std::string_view queue) const;
+  void ObserveDueScan(std::string_view queue, int64_t seen_due_ms);
   void Quarantine(storage::Cf cf, std::string_view key, std::string_view value,
                   std::string_view error);
   StatusOr<uint64_t> BuildEnqueue(const NewMessage& m, storage::WriteBatch* batch);
@@ -168,6 +172,7 @@ class QueueStore {
   Dispatcher& dispatcher_;
   std::unique_ptr<MessageIdGenerator> ids_;
   std::map<RecipientKey, LeaseInfo> leases_;
+  DueFloor due_floor_;  // where due scans start (skips the tombstones of delivered recipients)
   std::unordered_map<uint64_t, std::deque<std::function<void()>>> busy_;
   std::set<std::string> quarantining_;  // quarantine writes in flight
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

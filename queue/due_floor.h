@@ -1,0 +1,61 @@
+#pragma once
+// Per virtual queue, a due time below which the due index holds no key, so due scans Seek
+// past the head of the index instead of walking it.
+//
+// Why: a delivered recipient's due key is deleted, and RocksDB keeps the tombstone (in the
+// memtable, then in SST files) until a flush and a compaction drop it. The due index is
+// queue-shaped (inserted at the tail, deleted at the head), so a scan from the start of a
+// queue's prefix stepped over every recipient delivered since the last compaction: measured
+// 3.5 % + 5 % of outpostd's CPU in DBIter/MemTableIterator after only 4,000 relayed messages,
+// growing with every message. Seeking to the floor skips them all.
+//
+// Invariant: every due key of queue Q that is committed, or part of a write queued but not
+// yet completed, has due time >= Floor(Q). Maintained from the only two things that matter:
+//  - writes: BeginWrite() lowers the floor of every due key the batch puts and remembers
+//    those times until EndWrite(), so a scan racing with the write cannot raise the floor
+//    past it (the write is not visible to the scan yet);
+//  - scans: Observed(Q, t) says a scan from Floor(Q) saw no key of Q below t; the floor
+//    rises to t, but never above a pending write's due time.
+// Deletes never matter (the floor is a lower bound). Unknown queues have floor 0 (scan all).
+//
+// Not thread-safe: the QueueStore calls it on its loop thread only.
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/write_batch.h"
+
+namespace outpost::queue {
+
+class DueFloor {
+ public:
+  // The lowest due time a scan of `queue` must start from.
+  int64_t Floor(std::string_view queue) const;
+
+  // `batch` is about to be committed. Returns a token for EndWrite (0 = no due key put).
+  uint64_t BeginWrite(const storage::WriteBatch& batch);
+  // The write of `token` completed (successfully or not): its due times no longer hold the
+  // floor down.
+  void EndWrite(uint64_t token);
+
+  // A scan of `queue` starting at Floor(queue) found no key below `seen_due_ms` (the due time
+  // of the first key it met, or the exclusive end of its range when it met none).
+  void Observed(std::string_view queue, int64_t seen_due_ms);
+
+  size_t pending_writes_for_test() const { return pending_.size(); }
+
+ private:
+  // queue -> floor. Absent = 0.
+  std::map<std::string, int64_t, std::less<>> floor_;
+  // token -> (queue, lowest due time that write puts), for writes in flight.
+  std::unordered_map<uint64_t, std::vector<std::pair<std::string, int64_t>>> pending_;
+  // queue -> those due times (a multiset: writes may share one).
+  std::map<std::string, std::multiset<int64_t>, std::less<>> pending_by_queue_;
+  uint64_t next_token_ = 1;
+};
+
+}  // namespace outpost::queue
