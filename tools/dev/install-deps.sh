@@ -12,6 +12,8 @@ PACKAGES=(
   # real peers and tools used by the integration tests
   postfix dnsmasq-base python3 python3-aiosmtpd dovecot-lmtpd openssl iproute2 util-linux
   procps strace curl
+  # DNSSEC test bed for DANE/MTA-STS (tests/tlsbed)
+  bind9 bind9-utils bind9-dnsutils unbound
 )
 
 if [[ "${OUTPOST_SKIP_APT_IF_PRESENT:-0}" == 1 ]] && dpkg -s "${PACKAGES[@]}" >/dev/null 2>&1; then
