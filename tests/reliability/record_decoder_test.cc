@@ -23,7 +23,8 @@ std::string Check(const std::string& bytes) {
 }
 
 // Not valid UTF-8, with NUL, bare CR/LF and a forged "header".
-const std::string kHostile = std::string("busy \xff\xfe\xc3\r\nX-Injected: 1\r\n\0tail", 36);
+constexpr char kHostileBytes[] = "busy \xff\xfe\xc3\r\nX-Injected: 1\r\n\0tail";
+const std::string kHostile(kHostileBytes, sizeof(kHostileBytes) - 1);
 
 TEST(RecordDecoder, PropertiesHoldForValidKeysAndRecords) {
   EXPECT_EQ(Check(storage::MessageKey(0x0123456789abcdef)), "");
