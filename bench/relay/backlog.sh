@@ -15,6 +15,9 @@
 # usage: bench/relay/backlog.sh [--build-dir DIR] [--backlog-msgs B (10000)] [--rcpts R (100)]
 #          [--n N (5000)] [--retry 90s] [--mta-port 12525] [--sink-port 12526] [--down-port 12527]
 # B x R = 1,000,000 deferred recipients by default. Needs root and outpostd built in DIR.
+# Pick --retry longer than the backlog takes to inject, so the 'loaded' phase measures a
+# waiting backlog (with a shorter one it measures the retries too, which is harsher).
+# Status 2026-11-22: the backlog phase stalls ingest (docs/PERFORMANCE.md, Scale).
 set -euo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
