@@ -115,6 +115,7 @@ QueueStore::QueueStore(std::unique_ptr<storage::Store> store, Dispatcher& dispat
 
 QueueStore::~QueueStore() {
   *alive_ = false;
+  due_cursors_.clear();  // they pin a view of the store
   store_.reset();  // finishes queued writes; their completions see alive_ == false
 }
 
@@ -300,53 +301,102 @@ void QueueStore::Enqueue(NewMessage message, Callback<StatusOr<uint64_t>> done) 
 
 StatusOr<std::vector<DueItem>> QueueStore::DueScan(std::string_view queue, int64_t now_unix_ms,
                                                    size_t limit) {
-  std::vector<DueItem> out;
-  if (limit == 0) return out;
-  auto cur = store_->NewCursor(Cf::kDue, DueScanStart(queue),
-                               storage::DueUpperBound(queue, now_unix_ms));
-  std::optional<int64_t> first;
-  for (; cur->Valid() && out.size() < limit; cur->Next()) {
-    ++due_keys_visited_;
-    auto e = storage::ParseDueKey(cur->key());
-    if (!e || e->queue != queue) {
-      Quarantine(Cf::kDue, cur->key(), cur->value(), "undecodable due key");
-      continue;
-    }
-    if (!first) first = e->due_unix_ms;
-    if (leases_.count(e->rcpt)) continue;
-    out.push_back(DueItem{e->rcpt, e->due_unix_ms});
-  }
-  OUTPOST_RETURN_IF_ERROR(cur->status());
-  ObserveDueScan(queue, first.value_or(now_unix_ms + 1));
-  return out;
+  return WalkDue(queue, storage::DueUpperBound(queue, now_unix_ms), now_unix_ms + 1, limit,
+                 /*lease=*/false);
 }
 
 StatusOr<std::vector<DueItem>> QueueStore::LeaseDue(std::string_view queue, int64_t now_unix_ms,
                                                     size_t limit) {
-  OUTPOST_ASSIGN_OR_RETURN(auto items, DueScan(queue, now_unix_ms, limit));
-  for (const auto& i : items) TryLease(i.rcpt);
-  return items;
+  return WalkDue(queue, storage::DueUpperBound(queue, now_unix_ms), now_unix_ms + 1, limit,
+                 /*lease=*/true);
 }
 
 StatusOr<std::optional<int64_t>> QueueStore::NextDueMs(std::string_view queue) {
-  auto cur = store_->NewCursor(Cf::kDue, DueScanStart(queue), storage::DuePrefixEnd(queue));
-  bool first = true;
-  for (; cur->Valid(); cur->Next()) {
+  OUTPOST_ASSIGN_OR_RETURN(auto first, WalkDue(queue, storage::DuePrefixEnd(queue), INT64_MAX, 1,
+                                               /*lease=*/false));
+  if (first.empty()) return std::optional<int64_t>();
+  return std::optional<int64_t>(first[0].due_unix_ms);
+}
+
+StatusOr<std::vector<DueItem>> QueueStore::WalkDue(std::string_view queue, std::string_view end,
+                                                   int64_t end_due_ms, size_t limit, bool lease) {
+  std::vector<DueItem> out;
+  if (limit == 0) return out;
+  // A read-only view follows another process's writes (CatchUp), which DueFloor never sees.
+  const bool read_only = store_->read_only();
+  const bool at_floor = !read_only && due_floor_.StartsAtFloor(queue);
+  OUTPOST_ASSIGN_OR_RETURN(storage::Cursor * cur, DueCursor(queue));
+  cur->Seek(read_only ? storage::DuePrefix(queue) : due_floor_.ScanStart(queue));
+  std::optional<int64_t> first;
+  bool leased_run = !read_only;  // every key visited so far is leased
+  std::string leased_through;    // the last key of that run
+  for (; cur->Valid() && out.size() < limit && cur->key() < end; cur->Next()) {
     ++due_keys_visited_;
-    auto e = storage::ParseDueKey(cur->key());
-    if (!e) continue;
-    if (first) ObserveDueScan(queue, e->due_unix_ms);
-    first = false;
-    if (leases_.count(e->rcpt)) continue;
-    return std::optional<int64_t>(e->due_unix_ms);
+    const std::string_view key = cur->key();
+    auto e = storage::ParseDueKey(key);
+    if (!e || e->queue != queue) {
+      Quarantine(Cf::kDue, key, cur->value(), "undecodable due key");
+      leased_run = false;
+      continue;
+    }
+    if (!first) first = e->due_unix_ms;
+    auto held = leases_.find(e->rcpt);
+    if (held == leases_.end()) {
+      out.push_back(DueItem{e->rcpt, e->due_unix_ms});
+      if (!lease) {
+        leased_run = false;
+        continue;
+      }
+      held = leases_.try_emplace(e->rcpt).first;
+    }
+    if (!leased_run) continue;
+    // Remembered so that the end of this lease can move the resume key back (EndLease).
+    held->second.due_key.assign(key);
+    leased_through.assign(key);
   }
   OUTPOST_RETURN_IF_ERROR(cur->status());
-  if (first) ObserveDueScan(queue, INT64_MAX);
-  return std::optional<int64_t>();
+  if (at_floor) ObserveDueScan(queue, first.value_or(end_due_ms));
+  if (!leased_through.empty()) due_floor_.LeasedThrough(queue, leased_through);
+  return out;
+}
+
+StatusOr<storage::Cursor*> QueueStore::DueCursor(std::string_view queue) {
+  // Creating a RocksDB iterator costs far more than a short scan (~14 % of the scheduler's CPU
+  // when made per call); refreshing a kept one is cheap. A kept cursor pins the memtables and
+  // files of its view, so cursors of queues not scanned for a while are dropped.
+  constexpr int64_t kIdleCursorMs = 2000;
+  const int64_t now = dispatcher_.clock().NowUnixMs();
+  for (auto it = due_cursors_.begin(); it != due_cursors_.end();) {
+    if (it->first != queue && now - it->second.last_used_ms > kIdleCursorMs) {
+      it = due_cursors_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto it = due_cursors_.find(queue);
+  if (it == due_cursors_.end()) {
+    it = due_cursors_.emplace(std::string(queue), KeptCursor{}).first;
+  } else if (!store_->read_only() && it->second.cursor->Refresh().ok()) {
+    it->second.last_used_ms = now;
+    return it->second.cursor.get();
+  }
+  // New, or a read-only view (whose CatchUp a refresh may not follow), or refresh failed.
+  it->second.cursor =
+      store_->NewCursor(Cf::kDue, storage::DuePrefix(queue), storage::DuePrefixEnd(queue));
+  it->second.last_used_ms = now;
+  OUTPOST_RETURN_IF_ERROR(it->second.cursor->status());
+  return it->second.cursor.get();
+}
+
+void QueueStore::EndLease(RecipientKey rcpt, bool due_key_deleted) {
+  auto it = leases_.find(rcpt);
+  if (it == leases_.end()) return;
+  if (!due_key_deleted && !it->second.due_key.empty()) due_floor_.Unleased(it->second.due_key);
+  leases_.erase(it);
 }
 
 void QueueStore::DropStaleDueEntry(std::string_view queue, const DueItem& item) {
-  leases_.erase(item.rcpt);
+  EndLease(item.rcpt, /*due_key_deleted=*/false);
   auto rec = store_->Get(Cf::kRecipients, storage::RecipientKeyBytes(item.rcpt));
   if (!rec.ok() || rec->has_value() || store_->read_only()) return;
   storage::WriteBatch b;
@@ -358,27 +408,29 @@ void QueueStore::DropStaleDueEntry(std::string_view queue, const DueItem& item) 
   });
 }
 
-std::string QueueStore::DueScanStart(std::string_view queue) const {
-  // A read-only view follows another process's writes (CatchUp), which DueFloor never sees.
-  if (store_->read_only()) return storage::DuePrefix(queue);
-  return storage::DueKey(queue, due_floor_.Floor(queue), RecipientKey{});
-}
-
 void QueueStore::ObserveDueScan(std::string_view queue, int64_t seen_due_ms) {
   if (!store_->read_only()) due_floor_.Observed(queue, seen_due_ms);
 }
 
 bool QueueStore::TryLease(RecipientKey rcpt) { return leases_.try_emplace(rcpt).second; }
 
-void QueueStore::ReleaseLease(RecipientKey rcpt) { leases_.erase(rcpt); }
+void QueueStore::ReleaseLease(RecipientKey rcpt) { EndLease(rcpt, /*due_key_deleted=*/false); }
 
 void QueueStore::ApplyOutcome(OutcomeBatch in, Callback<StatusOr<OutcomeResult>> done) {
   auto batch_in = std::make_shared<OutcomeBatch>(std::move(in));
   Exclusive(batch_in->msg_id, [this, batch_in,
                                done = std::move(done)](std::function<void()> release) {
     const uint64_t id = batch_in->msg_id;
-    auto finish = [this, batch_in, release, done](StatusOr<OutcomeResult> r) {
-      for (const auto& c : batch_in->changes) leases_.erase(RecipientKey{batch_in->msg_id, c.idx});
+    // Due keys the committed batch deleted: their leases end without moving the resume key.
+    auto deleted_due = std::make_shared<std::set<std::string, std::less<>>>();
+    auto finish = [this, batch_in, release, done, deleted_due](StatusOr<OutcomeResult> r) {
+      for (const auto& c : batch_in->changes) {
+        RecipientKey k{batch_in->msg_id, c.idx};
+        auto lease = leases_.find(k);
+        const bool deleted = r.ok() && lease != leases_.end() &&
+                             deleted_due->count(lease->second.due_key) != 0;
+        EndLease(k, deleted);
+      }
       release();
       done(std::move(r));
     };
@@ -434,6 +486,11 @@ void QueueStore::ApplyOutcome(OutcomeBatch in, Callback<StatusOr<OutcomeResult>>
       auto dsn_id = BuildEnqueue(*batch_in->also_enqueue, &wb);
       if (!dsn_id.ok()) return finish(dsn_id.status().Annotate("message to enqueue with outcome"));
       result.enqueued_id = *dsn_id;
+    }
+    for (const auto& op : wb.ops()) {
+      if (op.cf == Cf::kDue && op.kind == storage::WriteBatch::Op::Kind::kDelete) {
+        deleted_due->insert(op.key);
+      }
     }
     Commit(std::move(wb), [finish, result](Status s) {
       if (!s.ok()) return finish(s.Annotate("apply outcome"));

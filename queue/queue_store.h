@@ -136,6 +136,13 @@ class QueueStore {
  private:
   struct LeaseInfo {
     enum class Pending { kNone, kHold, kHoldPauseExpiry, kCancel } pending = Pending::kNone;
+    // The recipient's due key once a scan stepped over it as part of a leased run (DueFloor's
+    // resume key may lie past it); empty otherwise.
+    std::string due_key;
+  };
+  struct KeptCursor {
+    std::unique_ptr<storage::Cursor> cursor;
+    int64_t last_used_ms = 0;
   };
   class MessageOp;  // one read-modify-write of one message (queue_store.cc)
 
@@ -149,8 +156,16 @@ class QueueStore {
 
   StatusOr<std::optional<QueuedMessage>> Load(uint64_t msg_id);
   // Moves an undecodable record to quarantine (fire and forget) and counts it.
-  // Where a due scan of `queue` starts, and what it learned (see DueFloor).
-  std::string DueScanStart(std::string_view queue) const;
+  // The due keys of `queue` in [ScanStart, end) in order, skipping leased ones, until `limit`
+  // unleased ones were found (leased on the way when `lease`). `end_due_ms` is the due time
+  // `end` stands for (what the scan learned when it met no key; see DueFloor).
+  StatusOr<std::vector<DueItem>> WalkDue(std::string_view queue, std::string_view end,
+                                         int64_t end_due_ms, size_t limit, bool lease);
+  // The kept, refreshed due-index cursor of `queue` (valid until the next call).
+  StatusOr<storage::Cursor*> DueCursor(std::string_view queue);
+  // Ends the lease of `rcpt`. Unless its due key was deleted by a committed write, scans must
+  // see that key again.
+  void EndLease(RecipientKey rcpt, bool due_key_deleted);
   void ObserveDueScan(std::string_view queue, int64_t seen_due_ms);
   void Quarantine(storage::Cf cf, std::string_view key, std::string_view value,
                   std::string_view error);
@@ -172,7 +187,9 @@ class QueueStore {
   Dispatcher& dispatcher_;
   std::unique_ptr<MessageIdGenerator> ids_;
   std::map<RecipientKey, LeaseInfo> leases_;
-  DueFloor due_floor_;  // where due scans start (skips the tombstones of delivered recipients)
+  // Where due scans start (skips the tombstones of delivered recipients and leased keys).
+  DueFloor due_floor_;
+  std::map<std::string, KeptCursor, std::less<>> due_cursors_;  // by queue
   std::unordered_map<uint64_t, std::deque<std::function<void()>>> busy_;
   std::set<std::string> quarantining_;  // quarantine writes in flight
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -87,6 +87,7 @@ class RocksCursor final : public Cursor {
     it_.reset(db->NewIterator(ro, cf));
     it_->Seek(lower_slice_);
   }
+  Status Refresh() override { return FromRocks(it_->Refresh(), "refresh iterator"); }
   bool Valid() const override { return it_->Valid(); }
   void Next() override { it_->Next(); }
   void Seek(std::string_view key) override { it_->Seek(rocksdb::Slice(key)); }

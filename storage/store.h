@@ -51,10 +51,15 @@ struct StoreOptions {
 };
 
 // A forward iterator over [lower, upper) of one column family. Not thread-safe; keys and
-// values stay valid until the next Next()/Seek(). Check status() when Valid() turns false.
+// values stay valid until the next Next()/Seek()/Refresh(). Check status() when Valid() turns
+// false. It reads the store as of its creation or its last Refresh(), and keeps the memtables
+// and files of that view alive until then: keep one only while it is being used regularly.
 class Cursor {
  public:
   virtual ~Cursor() = default;
+  // Moves the view to the store's current state (then Seek() again). Far cheaper than a new
+  // cursor: unless a flush or compaction happened since, it only takes a new sequence number.
+  virtual Status Refresh() = 0;
   virtual bool Valid() const = 0;
   virtual void Next() = 0;
   virtual void Seek(std::string_view key) = 0;

@@ -37,6 +37,38 @@ TEST(DueFloor, ScanRaisesAndWriteLowers) {
   EXPECT_EQ(f.Floor("remote"), 1200);  // the key now exists
 }
 
+TEST(DueFloor, ScansResumeAfterALeasedRunUntilSomethingLandsBelowIt) {
+  DueFloor f;
+  const std::string k5 = DueKey("remote", 5000, RecipientKey{7, 0});
+  EXPECT_EQ(f.ScanStart("remote"), DueKey("remote", 0, RecipientKey{}));
+  EXPECT_TRUE(f.StartsAtFloor("remote"));
+  f.LeasedThrough("remote", k5);
+  EXPECT_GT(f.ScanStart("remote"), k5);
+  EXPECT_LT(f.ScanStart("remote"), DueKey("remote", 5000, RecipientKey{7, 1}));
+  EXPECT_FALSE(f.StartsAtFloor("remote"));
+  EXPECT_EQ(f.ScanStart("local"), DueKey("local", 0, RecipientKey{}));
+  // A lease after the resume key ends: nothing changes.
+  f.Unleased(DueKey("remote", 6000, RecipientKey{1, 0}));
+  EXPECT_GT(f.ScanStart("remote"), k5);
+  // A lease below it ends with its key kept: scans start at that key again.
+  f.Unleased(DueKey("remote", 4000, RecipientKey{2, 0}));
+  EXPECT_EQ(f.ScanStart("remote"), DueKey("remote", 4000, RecipientKey{2, 0}));
+  f.LeasedThrough("remote", k5);
+  // A key put below it, too.
+  f.EndWrite(f.BeginWrite(PutDue("remote", 3000)));
+  EXPECT_EQ(f.ScanStart("remote"), DueKey("remote", 3000, RecipientKey{}));
+}
+
+TEST(DueFloor, ResumeKeyNeverPassesAWriteInFlight) {
+  DueFloor f;
+  uint64_t t = f.BeginWrite(PutDue("remote", 3000));
+  // A scan that did not see the write met only leased keys up to 5000.
+  f.LeasedThrough("remote", DueKey("remote", 5000, RecipientKey{7, 0}));
+  EXPECT_EQ(f.ScanStart("remote"), DueKey("remote", 3000, RecipientKey{}));
+  f.EndWrite(t);
+  EXPECT_EQ(f.ScanStart("remote"), DueKey("remote", 3000, RecipientKey{}));
+}
+
 TEST(DueFloor, PendingWriteHoldsTheFloorDownUntilItEnds) {
   DueFloor f;
   f.Observed("remote", 1000);

@@ -115,6 +115,70 @@ TEST_F(QueueStoreTest, DueScanCostIsIndependentOfQueueSize) {
   EXPECT_EQ(qs_->due_keys_visited() - before, 1u);
 }
 
+// Leased recipients keep their due keys until their attempt ends; scans must step over each
+// of them once, not on every call (the scheduler leases in batches while hundreds are in
+// flight).
+TEST_F(QueueStoreTest, LeasedEntriesAreNotRevisited) {
+  const int64_t t0 = Now();
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Enqueue(SimpleMessage(2, t0)));  // 10 due now
+  Enqueue(SimpleMessage(3, t0 + 3600 * 1000));                               // 3 later
+  auto lease = [&](size_t limit, size_t expect_items) {
+    uint64_t before = qs_->due_keys_visited();
+    auto due = qs_->LeaseDue("remote", t0, limit);
+    EXPECT_TRUE(due.ok());
+    EXPECT_EQ(due->size(), expect_items);
+    return qs_->due_keys_visited() - before;
+  };
+  EXPECT_EQ(lease(4, 4), 4u);
+  EXPECT_EQ(lease(4, 4), 4u);  // not 8: the first four are skipped
+  EXPECT_EQ(lease(10, 2), 2u);
+  EXPECT_EQ(lease(10, 0), 0u);
+  uint64_t before = qs_->due_keys_visited();
+  EXPECT_EQ(*qs_->NextDueMs("remote"), t0 + 3600 * 1000);
+  EXPECT_EQ(qs_->due_keys_visited() - before, 1u);
+  before = qs_->due_keys_visited();
+  EXPECT_TRUE(qs_->DueScan("remote", t0, 10)->empty());
+  EXPECT_EQ(qs_->due_keys_visited() - before, 0u);
+
+  // Attempts that end with a committed outcome delete their keys: still nothing revisited.
+  queue::OutcomeBatch done;
+  done.msg_id = ids[0];
+  done.changes.push_back(Terminal(0, S::kDelivered));
+  ASSERT_TRUE(Apply(done).ok());
+  EXPECT_EQ(lease(10, 0), 0u);
+
+  // A lease released early (its key stays) is handed out again, from where it lies.
+  qs_->ReleaseLease({ids[1], 1});
+  auto again = qs_->LeaseDue("remote", t0, 10);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].rcpt, (queue::RecipientKey{ids[1], 1}));
+  EXPECT_EQ(lease(10, 0), 0u);
+
+  // An outcome refused (no recipient 9) releases the lease and the key stays due.
+  queue::OutcomeBatch bad;
+  bad.msg_id = ids[2];
+  bad.changes.push_back(Terminal(0, S::kDelivered));
+  bad.changes.push_back(Terminal(9, S::kDelivered));
+  EXPECT_FALSE(Apply(bad).ok());
+  again = qs_->LeaseDue("remote", t0, 10);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].rcpt, (queue::RecipientKey{ids[2], 0}));
+
+  // A deferral puts a new key; a new message due before the leased run is found at once.
+  queue::OutcomeBatch defer;
+  defer.msg_id = ids[3];
+  defer.changes.push_back(TempFail(1, Millis(0)));
+  ASSERT_TRUE(Apply(defer).ok());
+  uint64_t early = Enqueue(SimpleMessage(1, t0 - 1000));
+  auto found = qs_->LeaseDue("remote", t0, 10);
+  ASSERT_EQ(found->size(), 2u);
+  EXPECT_EQ((*found)[0].rcpt, (queue::RecipientKey{early, 0}));
+  EXPECT_EQ((*found)[1].rcpt, (queue::RecipientKey{ids[3], 1}));
+  EXPECT_EQ(lease(10, 0), 0u);
+  ExpectConsistent();
+}
+
 TEST_F(QueueStoreTest, LeasesAreNeverHandedOutTwice) {
   uint64_t id = Enqueue(SimpleMessage(2, Now()));
   auto first = qs_->LeaseDue("remote", Now(), 10);
