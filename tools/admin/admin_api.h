@@ -67,7 +67,7 @@ struct AdminApiOptions {
   uint64_t max_message_size = 0;
   size_t batch = 1000;       // messages per batch of a bulk operation
   size_t max_page = 1000;    // largest list page
-  size_t max_scan = 20000;   // messages a list request examines at most (then: cursor)
+  size_t max_scan = 5000;    // messages a list request examines at most (then: cursor)
 };
 
 class AdminApi {

@@ -103,7 +103,9 @@ void StepFilter(std::shared_ptr<Run> run) {
   queue::ListOptions lo;
   lo.filter = spec.filter;
   lo.limit = std::max<size_t>(run->req.batch, 1);
-  lo.max_scan = std::max<size_t>(lo.limit * 10, 1000);
+  // A sparse filter must not hold the loop: each batch examines a bounded number of messages
+  // (every candidate is loaded to test its recipients) and the walk continues next batch.
+  lo.max_scan = std::max<size_t>(lo.limit * 2, 1000);
   lo.cursor = run->req.cursor;
   auto page = run->store.List(lo);
   if (!page.ok()) return run->done(page.status());

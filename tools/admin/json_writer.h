@@ -6,7 +6,7 @@
 namespace outpost::admin {
 namespace rj = ::outpost::router::rj;
 
-using JsonWriter = rj::Writer<rj::StringBuffer>;
+using JsonWriter = rj::StringWriter;
 
 inline void WriteString(JsonWriter& w, std::string_view s) {
   w.String(s.data(), static_cast<rj::SizeType>(s.size()));

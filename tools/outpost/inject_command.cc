@@ -69,7 +69,7 @@ int RunInjectCommand(std::span<const std::string> args, Io& io) {
   }
 
   rj::StringBuffer buf;
-  rj::Writer<rj::StringBuffer> w(buf);
+  rj::StringWriter w(buf);
   w.StartObject();
   w.Key("from");
   w.String(from->c_str(), static_cast<rj::SizeType>(from->size()));

@@ -349,7 +349,7 @@ void AddCounts(const rj::Document& d, queue::OpCounts* sum) {
   sum->not_found += get("notFound");
 }
 
-void WriteMember(rj::Writer<rj::StringBuffer>& w, const std::string& k, const std::string& v) {
+void WriteMember(rj::StringWriter& w, const std::string& k, const std::string& v) {
   w.Key(k.c_str());
   w.String(v.c_str());
 }
@@ -385,7 +385,7 @@ int Bulk(Context& c, const AdminClient& client) {
   // The request body, without the paging members.
   auto build = [&](bool dry_run, std::optional<std::string> cursor) {
     rj::StringBuffer buf;
-    rj::Writer<rj::StringBuffer> w(buf);
+    rj::StringWriter w(buf);
     w.StartObject();
     if (!ids.empty()) {
       w.Key("ids");
@@ -479,7 +479,7 @@ int SuspendResume(Context& c, const AdminClient& client) {
     return Usage(c.io, c.sub + " takes exactly one of --rcpt-domain D or --route R");
   }
   rj::StringBuffer buf;
-  rj::Writer<rj::StringBuffer> w(buf);
+  rj::StringWriter w(buf);
   w.StartObject();
   WriteMember(w, domain ? "rcptDomain" : "route", domain ? *domain : *route);
   w.EndObject();
