@@ -14,7 +14,8 @@ if [[ "${OUTPOST_SANITIZE:-0}" == 1 ]]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DOUTPOST_SANITIZE=ON -DOUTPOST_FUZZ=ON -DOUTPOST_BENCH=OFF >/dev/null
-  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
+  # verify_asan_link_order=0: tests/reliability preloads a small fsync fault shim (LD_PRELOAD).
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1:verify_asan_link_order=0"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 else
   BUILD_DIR="${OUTPOST_BUILD_DIR:-build/release}"
