@@ -235,26 +235,34 @@ class ManualAgent final : public transport::DeliveryAgent {
 TEST(ReloadableAgent, ReplacedAgentFinishesItsDeliveryAndIsFreedAfterwards) {
   FakeClock clock;
   FakeDispatcher dispatcher(clock);
-  auto old_agent = std::make_shared<ManualAgent>();
-  std::weak_ptr<ManualAgent> old_weak = old_agent;
-  ManualAgent* old_raw = old_agent.get();
-  ReloadableAgent agent(dispatcher, old_agent);
-  old_agent.reset();
+  auto first = std::make_unique<ManualAgent>();
+  ManualAgent* old_raw = first.get();
+  ReloadableAgent agent(dispatcher, std::move(first));
   int done_count = 0;
   agent.Deliver({}, [&](DeliveryResult) { ++done_count; });
-  auto fresh = std::make_shared<ManualAgent>();
-  agent.Replace(fresh);
+  auto second = std::make_unique<ManualAgent>();
+  ManualAgent* fresh_raw = second.get();
+  agent.Replace(std::move(second));
   agent.Deliver({}, [&](DeliveryResult) { ++done_count; });
-  EXPECT_EQ(fresh->pending.size(), 1u);
-  ASSERT_FALSE(old_weak.expired());  // its delivery is still running
-  auto callback = std::move(old_raw->pending.front());
-  old_raw->pending.clear();
-  callback(DeliveryResult{});
-  callback = nullptr;
+  EXPECT_EQ(fresh_raw->pending.size(), 1u);
+  EXPECT_EQ(agent.retired_count_for_test(), 1u);  // its delivery is still running
+  old_raw->pending.front()(DeliveryResult{});
   EXPECT_EQ(done_count, 1);
-  EXPECT_FALSE(old_weak.expired());  // freed on the loop, not inside its own callback
+  EXPECT_EQ(agent.retired_count_for_test(), 0u);
+  dispatcher.RunPending();  // the old agent is destroyed here, outside its callback
+  fresh_raw->pending.front()(DeliveryResult{});
+  EXPECT_EQ(done_count, 2);
+}
+
+TEST(ReloadableAgent, DestroyedWithDeliveriesPendingLeaksNothing) {
+  FakeClock clock;
+  FakeDispatcher dispatcher(clock);
+  auto holder = std::make_unique<ReloadableAgent>(dispatcher, std::make_unique<ManualAgent>());
+  holder->Deliver({}, [](DeliveryResult) { ADD_FAILURE() << "must not run"; });
+  holder->Replace(std::make_unique<ManualAgent>());
+  holder->Deliver({}, [](DeliveryResult) { ADD_FAILURE() << "must not run"; });
+  holder.reset();  // LeakSanitizer checks that no agent/callback cycle survives
   dispatcher.RunPending();
-  EXPECT_TRUE(old_weak.expired());
 }
 
 }  // namespace

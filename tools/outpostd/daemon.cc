@@ -123,7 +123,7 @@ Status Daemon::OpenTransports() {
   if (ec) return Status::IoError("local.maildirRoot " + maildir.maildir_root + ": " + ec.message());
   local_agent_ = std::make_unique<ReloadableAgent>(
       dispatcher_,
-      std::make_shared<transport::local::MaildirAgent>(dispatcher_, std::move(maildir)));
+      std::make_unique<transport::local::MaildirAgent>(dispatcher_, std::move(maildir)));
   mx_agent_ = std::make_unique<MxAgent>(*mx_planner_, *deliverer_,
                                         MxAgent::Options{SelfIdentityFor(c, hostname_), 25});
   relay_agent_ = std::make_unique<transport::smtp::SmtpRelayAgent>(*deliverer_, *host_lookup_);
@@ -195,7 +195,7 @@ void Daemon::Reload() {
     return;
   }
   local_agent_->Replace(
-      std::make_shared<transport::local::MaildirAgent>(dispatcher_, std::move(maildir)));
+      std::make_unique<transport::local::MaildirAgent>(dispatcher_, std::move(maildir)));
   router_ = std::make_shared<const router::Router>(std::move(*fresh));
   scheduler_->SetRouter(router_);
   purger_->SetRetention(c.queue.failed_retention, c.queue.completed_retention,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "common/dispatcher.h"
 #include "transport/api/delivery.h"
@@ -9,22 +10,30 @@ namespace outpost::daemon {
 
 // A DeliveryAgent whose implementation can be replaced at run time (SIGHUP: a Maildir agent
 // built for the new localDomains/local.users/maildirRoot). The scheduler holds this one
-// pointer for its whole life; each delivery keeps the agent it started on alive until its
-// `done` has run, so replacing never cuts a delivery short.
+// pointer for its whole life. A replaced agent is kept until its deliveries in flight have
+// completed, then destroyed on the loop (never inside its own callback).
 //
-// Loop thread only. `dispatcher` outlives this object. The agent that is replaced is destroyed
-// on the loop after its last delivery completed, never inside its own callback.
+// Loop thread only. `dispatcher` outlives this object. Destroying this object destroys every
+// agent it holds (their pending callbacks then never run, as the agents' contracts say).
 class ReloadableAgent final : public transport::DeliveryAgent {
  public:
-  ReloadableAgent(Dispatcher& dispatcher, std::shared_ptr<transport::DeliveryAgent> agent)
-      : dispatcher_(dispatcher), current_(std::move(agent)) {}
+  ReloadableAgent(Dispatcher& dispatcher, std::unique_ptr<transport::DeliveryAgent> agent);
 
-  void Replace(std::shared_ptr<transport::DeliveryAgent> agent) { current_ = std::move(agent); }
+  void Replace(std::unique_ptr<transport::DeliveryAgent> agent);
   void Deliver(transport::DeliveryRequest request, DoneCallback done) override;
 
+  size_t retired_count_for_test() const { return retired_.size(); }
+
  private:
+  struct Slot {
+    std::unique_ptr<transport::DeliveryAgent> agent;
+    size_t in_flight = 0;
+  };
+  void Completed(const std::shared_ptr<Slot>& slot);
+
   Dispatcher& dispatcher_;
-  std::shared_ptr<transport::DeliveryAgent> current_;
+  std::shared_ptr<Slot> current_;
+  std::vector<std::shared_ptr<Slot>> retired_;  // replaced, deliveries still in flight
 };
 
 }  // namespace outpost::daemon
