@@ -137,6 +137,24 @@ StatusOr<Decision<TlsStrategy>> Router::DecideTls(const Envelope& env) const {
                 "tls", env);
 }
 
+Explanation Explain(const Router& router, const ExplainQuery& query) {
+  SplitAddressResult to = NormalizeAddress(query.rcpt);
+  SplitAddressResult from = NormalizeAddress(query.sender);
+  std::vector<std::string> recipients = {to.address};
+  Envelope env;
+  env.rcpt = to.address;
+  env.rcpt_domain = to.domain;
+  env.recipients = recipients;
+  env.sender = from.address;
+  env.sender_domain = from.domain;
+  env.retry_num = query.retry_num;
+  env.last_error = query.last_error;
+  env.source = query.source;
+  env.mx = query.mx;
+  env.remote_ip = query.remote_ip;
+  return Explain(router, env);
+}
+
 Explanation Explain(const Router& router, const Envelope& env) {
   Explanation e;
   e.route = ExplainOne(router.DecideRoute(env), env);

@@ -67,6 +67,20 @@ struct Explanation {
 
 Explanation Explain(const Router& router, const Envelope& env);
 
+// What `route explain` asks about (CLI and admin API): one recipient of a hypothetical
+// message; fields left alone keep a fresh recipient's first-attempt values.
+struct ExplainQuery {
+  std::string rcpt;
+  std::string sender;
+  int64_t retry_num = 0;
+  std::string last_error = "none";
+  std::string source = "unauthenticated";
+  std::string mx;
+  std::string remote_ip;
+};
+// Builds the Envelope for `query` (addresses normalized) and explains it.
+Explanation Explain(const Router& router, const ExplainQuery& query);
+
 // DESIGN.md §6 shape: {"route": {"name", "rule", "variables": {...}}, "schedule": ...,
 // "connection": ..., "tls": ...}; "rule" is the index of the matching if or "else"; a failed
 // decision has "error" instead of "name".

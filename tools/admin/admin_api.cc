@@ -496,27 +496,17 @@ void AdminApi::Explain(const HttpRequest& req, Respond respond) {
   if (ec != std::errc() || ptr != retry.data() + retry.size() || retry_num < 0) {
     return respond(Error(400, "retryNum must be a non-negative integer"));
   }
-  router::SplitAddressResult to = router::NormalizeAddress(rcpt);
-  router::SplitAddressResult from = router::NormalizeAddress(get("sender", ""));
-  std::vector<std::string> recipients = {to.address};
-  const std::string last_error = get("lastError", "none");
-  const std::string source = get("source", "unauthenticated");
-  const std::string mx = get("mx", "");
-  const std::string remote_ip = get("remoteIp", "");
-  router::Envelope env;
-  env.rcpt = to.address;
-  env.rcpt_domain = to.domain;
-  env.recipients = recipients;
-  env.sender = from.address;
-  env.sender_domain = from.domain;
-  env.retry_num = retry_num;
-  env.last_error = last_error;
-  env.source = source;
-  env.mx = mx;
-  env.remote_ip = remote_ip;
+  router::ExplainQuery query;
+  query.rcpt = rcpt;
+  query.sender = get("sender", "");
+  query.retry_num = retry_num;
+  query.last_error = get("lastError", "none");
+  query.source = get("source", "unauthenticated");
+  query.mx = get("mx", "");
+  query.remote_ip = get("remoteIp", "");
   std::shared_ptr<const router::Router> router = scheduler_.router();
   HttpResponse r;
-  r.body = router::ExplanationToJson(router::Explain(*router, env));
+  r.body = router::ExplanationToJson(router::Explain(*router, query));
   respond(std::move(r));
 }
 

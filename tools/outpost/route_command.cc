@@ -59,27 +59,16 @@ int RunRouteCommand(std::span<const std::string> args, Io& io) {
   }
   router::Router router(*config);
 
-  router::SplitAddressResult to = router::NormalizeAddress(*rcpt);
-  router::SplitAddressResult from = router::NormalizeAddress(a.Get("sender").value_or(""));
-  std::vector<std::string> recipients = {to.address};
-  std::string last_error = a.Get("last-error").value_or("none");
-  std::string source = a.Get("source").value_or("unauthenticated");
-  std::string mx = a.Get("mx").value_or("");
-  std::string remote_ip = a.Get("remote-ip").value_or("");
+  router::ExplainQuery query;
+  query.rcpt = *rcpt;
+  query.sender = a.Get("sender").value_or("");
+  query.retry_num = retry_num;
+  query.last_error = a.Get("last-error").value_or("none");
+  query.source = a.Get("source").value_or("unauthenticated");
+  query.mx = a.Get("mx").value_or("");
+  query.remote_ip = a.Get("remote-ip").value_or("");
 
-  router::Envelope env;
-  env.rcpt = to.address;
-  env.rcpt_domain = to.domain;
-  env.recipients = recipients;
-  env.sender = from.address;
-  env.sender_domain = from.domain;
-  env.retry_num = retry_num;
-  env.last_error = last_error;
-  env.source = source;
-  env.mx = mx;
-  env.remote_ip = remote_ip;
-
-  router::Explanation e = router::Explain(router, env);
+  router::Explanation e = router::Explain(router, query);
   if (a.Has("json")) {
     io.out << router::ExplanationToJson(e);
   } else {
