@@ -18,6 +18,11 @@ std::string CounterName(RecipientState s) {
   return storage::CounterKey("state", RecipientStateName(s));
 }
 
+bool MessageBookkeepingChanged(const proto::MessageRecord& a, const proto::MessageRecord& b) {
+  return a.active_recipients() != b.active_recipients() || a.body_users() != b.body_users() ||
+         a.stored_recipients() != b.stored_recipients() || a.body_deleted() != b.body_deleted();
+}
+
 }  // namespace
 
 MessageEdit MessageEdit::ForNew(proto::MessageRecord message, std::string body,
@@ -30,18 +35,33 @@ MessageEdit MessageEdit::ForNew(proto::MessageRecord message, std::string body,
   return e;
 }
 
-MessageEdit::MessageEdit(const QueuedMessage& loaded) : before_(loaded), message_(loaded.message) {
-  for (const auto& r : loaded.recipients) after_[r.idx()] = r;
+MessageEdit::MessageEdit(const QueuedMessage& loaded)
+    : before_(&loaded), message_(loaded.message) {
+  const auto& rs = loaded.recipients;
+  for (size_t i = 1; i < rs.size() && before_sorted_; ++i) {
+    before_sorted_ = rs[i - 1].idx() < rs[i].idx();
+  }
 }
 
 proto::RecipientRecord* MessageEdit::Mutable(uint32_t idx) {
   auto it = after_.find(idx);
-  if (it == after_.end() || !it->second) return nullptr;
-  return &*it->second;
+  if (it != after_.end()) return it->second ? &*it->second : nullptr;
+  const proto::RecipientRecord* b = Before(idx);
+  if (b == nullptr) return nullptr;
+  return &*after_.emplace(idx, *b).first->second;
 }
 
 const proto::RecipientRecord* MessageEdit::Before(uint32_t idx) const {
-  for (const auto& r : before_.recipients) {
+  if (before_ == nullptr) return nullptr;
+  const auto& rs = before_->recipients;
+  if (before_sorted_) {
+    auto it = std::lower_bound(rs.begin(), rs.end(), idx,
+                               [](const proto::RecipientRecord& r, uint32_t i) {
+                                 return r.idx() < i;
+                               });
+    return it != rs.end() && it->idx() == idx ? &*it : nullptr;
+  }
+  for (const auto& r : rs) {
     if (r.idx() == idx) return &r;
   }
   return nullptr;
@@ -49,7 +69,11 @@ const proto::RecipientRecord* MessageEdit::Before(uint32_t idx) const {
 
 void MessageEdit::Remove(uint32_t idx) {
   auto it = after_.find(idx);
-  if (it != after_.end()) it->second.reset();
+  if (it != after_.end()) {
+    it->second.reset();
+  } else if (Before(idx) != nullptr) {
+    after_.emplace(idx, std::nullopt);
+  }
 }
 
 bool MessageEdit::changed() const {
@@ -145,15 +169,23 @@ void MessageEdit::DiffRecipient(const proto::RecipientRecord* before, proto::Rec
 
 void MessageEdit::Build(int64_t now, storage::WriteBatch* b) {
   uint32_t active = 0, body_users = 0, stored = 0;
+  auto tally = [&](const proto::RecipientRecord& r) {
+    RecipientState s = StateOf(r);
+    ++stored;
+    active += IsActive(s) ? 1 : 0;
+    body_users += NeedsBody(s) ? 1 : 0;
+  };
+  if (before_ != nullptr) {
+    for (const auto& r : before_->recipients) {
+      if (after_.count(r.idx()) == 0) tally(r);
+    }
+  }
   for (auto& [idx, after] : after_) {
     const proto::RecipientRecord* before = is_new_ ? nullptr : Before(idx);
     if (after) {
       bool unchanged = before && before->SerializeAsString() == after->SerializeAsString();
       if (!unchanged) DiffRecipient(before, &*after, now, b);
-      RecipientState s = StateOf(*after);
-      ++stored;
-      active += IsActive(s) ? 1 : 0;
-      body_users += NeedsBody(s) ? 1 : 0;
+      tally(*after);
     } else if (before) {
       DiffRecipient(before, nullptr, now, b);
     }
@@ -162,7 +194,7 @@ void MessageEdit::Build(int64_t now, storage::WriteBatch* b) {
   counter_deltas_.clear();
   const uint64_t id = message_.id();
   const std::string mkey = storage::MessageKey(id);
-  const bool was_active = !is_new_ && before_.message.active_recipients() > 0;
+  const bool was_active = !is_new_ && before_->message.active_recipients() > 0;
   message_.set_active_recipients(active);
   message_.set_body_users(body_users);
   message_.set_stored_recipients(stored);
@@ -179,7 +211,9 @@ void MessageEdit::Build(int64_t now, storage::WriteBatch* b) {
   if (stored == 0) {
     b->Delete(Cf::kMessages, mkey);
     b->AddCounter(storage::CounterKey("misc", "messages"), -1);
-  } else {
+  } else if (is_new_ || MessageBookkeepingChanged(before_->message, message_)) {
+    // Only the bookkeeping fields change after creation: a deferral that leaves them as they
+    // were does not rewrite the message record (with its list of every recipient address).
     b->Put(Cf::kMessages, mkey, message_.SerializeAsString());
   }
 }

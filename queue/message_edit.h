@@ -15,16 +15,20 @@ namespace outpost::queue {
 // Mutable()/Remove(), then Build() turns the difference into a WriteBatch that keeps every
 // index key and counter in step with the records. This is the only place that knows which
 // index keys a record owns, so a transition can never leave a stale key behind.
+//
+// Cost is proportional to the recipients touched, not to the message: a recipient is copied
+// on its first Mutable() and only touched recipients are compared, serialised and written
+// (the 100-recipient messages of a deferred backlog made the copy-everything version the top
+// of the loop's profile).
 class MessageEdit {
  public:
   // A message being created: every recipient is new.
   static MessageEdit ForNew(proto::MessageRecord message, std::string body,
                             std::vector<proto::RecipientRecord> recipients);
-  // A stored message.
+  // A stored message. `loaded` is not copied: it must outlive the edit and stay unchanged.
   explicit MessageEdit(const QueuedMessage& loaded);
 
   const proto::MessageRecord& message() const { return message_; }
-  const QueuedMessage& before() const { return before_; }
   // nullptr when the recipient is not stored (never existed or purged).
   proto::RecipientRecord* Mutable(uint32_t idx);
   const proto::RecipientRecord* Before(uint32_t idx) const;
@@ -46,9 +50,11 @@ class MessageEdit {
 
   bool is_new_ = false;
   std::string new_body_;
-  QueuedMessage before_;
+  const QueuedMessage* before_ = nullptr;  // null for a new message
+  bool before_sorted_ = true;              // before_->recipients in idx order (Load's order)
   proto::MessageRecord message_;
-  std::map<uint32_t, std::optional<proto::RecipientRecord>> after_;  // nullopt = removed
+  // Touched recipients only (every recipient of a new message); nullopt = removed.
+  std::map<uint32_t, std::optional<proto::RecipientRecord>> after_;
   std::map<std::string, int64_t> counter_deltas_;
 };
 

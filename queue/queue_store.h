@@ -163,6 +163,11 @@ class QueueStore {
                                          int64_t end_due_ms, size_t limit, bool lease);
   // The kept, refreshed due-index cursor of `queue` (valid until the next call).
   StatusOr<storage::Cursor*> DueCursor(std::string_view queue);
+  // The kept, refreshed cursor over all recipient records (Load; valid until the next call).
+  StatusOr<storage::Cursor*> RecipientCursor();
+  StatusOr<storage::Cursor*> Refreshed(KeptCursor& kept, storage::Cf cf, std::string lower,
+                                       std::string upper);
+  void DropIdleCursors(std::string_view in_use_queue);
   // Ends the lease of `rcpt`. Unless its due key was deleted by a committed write, scans must
   // see that key again.
   void EndLease(RecipientKey rcpt, bool due_key_deleted);
@@ -190,6 +195,7 @@ class QueueStore {
   // Where due scans start (skips the tombstones of delivered recipients and leased keys).
   DueFloor due_floor_;
   std::map<std::string, KeptCursor, std::less<>> due_cursors_;  // by queue
+  KeptCursor rcpt_cursor_;
   std::unordered_map<uint64_t, std::deque<std::function<void()>>> busy_;
   std::set<std::string> quarantining_;  // quarantine writes in flight
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -56,6 +56,11 @@ struct Scheduler::Txn {
   std::string dest_key;
   std::string route_name;
   std::vector<uint32_t> idxs;
+  // The records as leased. A leased recipient's record cannot change until its outcome is
+  // written (operator actions on it wait in the lease), so the outcome is planned from these
+  // instead of reading the message again; the store re-reads inside ApplyOutcome anyway.
+  std::shared_ptr<const proto::MessageRecord> message;
+  std::vector<proto::RecipientRecord> rcpts;
   std::unique_ptr<RouterHostPolicy> policy;  // the agent's HostPolicySource
   int64_t started_unix_ms = 0;
   MonotonicTime started;
@@ -343,7 +348,9 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
                       {"error", qm.status().ToString()});
     return;
   }
-  const proto::MessageRecord& message = qm->message;
+  // Shared with the transactions made of it (their outcomes are planned from it).
+  auto shared_message = std::make_shared<const proto::MessageRecord>(std::move(qm->message));
+  const proto::MessageRecord& message = *shared_message;
   std::shared_ptr<const router::Router> router = router_;  // one config for this decision
   const int64_t now = dispatcher_.clock().NowUnixMs();
   std::shared_ptr<const std::vector<std::string>> lower;
@@ -425,13 +432,14 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
       immediate.push_back(MakeItem(PlanPostpone(rec, now + options_.overflow_retry.count()), rec));
     }
   }
-  for (auto& g : groups) DispatchOrPark(message, body, queue, g, &immediate);
+  for (auto& g : groups) DispatchOrPark(shared_message, body, queue, g, &immediate);
   if (!immediate.empty()) Write(message, body, std::move(immediate));
 }
 
-void Scheduler::DispatchOrPark(const proto::MessageRecord& message, BodyCache& body,
-                               const std::string& queue, Group& group,
+void Scheduler::DispatchOrPark(const std::shared_ptr<const proto::MessageRecord>& shared_message,
+                               BodyCache& body, const std::string& queue, Group& group,
                                std::vector<Item>* immediate) {
+  const proto::MessageRecord& message = *shared_message;
   if (!DestinationHasRoom(group.dest_key, group.dest_limit)) {
     if (queues_[queue].parked < options_.max_parked_per_queue) {
       ParkedGroup parked{message.id(), queue, {}};
@@ -451,11 +459,12 @@ void Scheduler::DispatchOrPark(const proto::MessageRecord& message, BodyCache& b
     NoteDue(queue, 0);
     return;
   }
-  Dispatch(message, body, queue, group);
+  Dispatch(shared_message, body, queue, group);
 }
 
-void Scheduler::Dispatch(const proto::MessageRecord& message, BodyCache& body,
-                         const std::string& queue, Group& group) {
+void Scheduler::Dispatch(const std::shared_ptr<const proto::MessageRecord>& shared_message,
+                         BodyCache& body, const std::string& queue, Group& group) {
+  const proto::MessageRecord& message = *shared_message;
   const int64_t now = dispatcher_.clock().NowUnixMs();
   const router::Route& route = *group.route;
   auto agent = agents_.find(route.kind);
@@ -504,7 +513,9 @@ void Scheduler::Dispatch(const proto::MessageRecord& message, BodyCache& body,
     dr.notify = transport::NotifyFlags{n.never, n.success, n.failure, n.delay};
     req.recipients.push_back(std::move(dr));
     txn->idxs.push_back(r->idx());
+    txn->rcpts.push_back(*r);
   }
+  txn->message = shared_message;
   // The connection/TLS expressions see the transaction's first recipient.
   txn->policy = std::make_unique<RouterHostPolicy>(
       router_, EnvelopeForRecord(message, LowerRecipients(message), *group.rcpts.front(), now),
@@ -542,26 +553,15 @@ void Scheduler::OnTransactionDone(uint64_t txn_id, transport::DeliveryResult res
     OUTPOST_LOG_WARN("possible_duplicate", {"id", Hex(txn->msg_id)}, {"route", txn->route_name});
   }
 
-  auto qm = store_.Get(txn->msg_id);
-  if (!qm.ok()) {
-    ++metrics_.store_errors;
-    OUTPOST_LOG_ERROR("message_read_failed", {"id", Hex(txn->msg_id)},
-                      {"error", qm.status().ToString()});
-    for (uint32_t idx : txn->idxs) store_.ReleaseLease({txn->msg_id, idx});
-    NoteDue(txn->queue, 0);
-  } else {
+  {
     const int64_t now = dispatcher_.clock().NowUnixMs();
     std::shared_ptr<const router::Router> router = router_;
     BodyCache body(store_, txn->msg_id);
     AttemptMeta meta{txn->route_name, txn->started_unix_ms, duration};
     std::vector<Item> items;
-    for (size_t k = 0; k < txn->idxs.size(); ++k) {
-      const uint32_t idx = txn->idxs[k];
-      const proto::RecipientRecord* rec = FindRecipient(*qm, idx);
-      if (rec == nullptr) {
-        store_.ReleaseLease({txn->msg_id, idx});
-        continue;
-      }
+    items.reserve(txn->rcpts.size());
+    for (size_t k = 0; k < txn->rcpts.size(); ++k) {
+      const proto::RecipientRecord* rec = &txn->rcpts[k];
       transport::RecipientOutcome outcome;
       if (k < result.outcomes.size()) {
         outcome = result.outcomes[k];
@@ -579,11 +579,11 @@ void Scheduler::OnTransactionDone(uint64_t txn_id, transport::DeliveryResult res
                           {"route", txn->route_name}, {"error", outcome.reply.text},
                           {"action", "deferred 5m, retry_num unchanged"});
       }
-      items.push_back(MakeItem(PlanAttemptOutcome(qm->message, *rec, outcome, meta,
+      items.push_back(MakeItem(PlanAttemptOutcome(*txn->message, *rec, outcome, meta,
                                                   ContextFor(ScheduleOf(*router, *rec), now)),
                                *rec));
     }
-    if (!items.empty()) Write(qm->message, body, std::move(items));
+    if (!items.empty()) Write(*txn->message, body, std::move(items));
   }
   ServeParked(txn->dest_key);
   Wake();

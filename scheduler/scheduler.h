@@ -161,10 +161,10 @@ class Scheduler {
   void RearmTimer(int64_t now);
   // Decides what happens to leased recipients `idxs` of one message.
   void Process(uint64_t msg_id, const std::string& queue, const std::vector<uint32_t>& idxs);
-  void DispatchOrPark(const proto::MessageRecord& message, BodyCache& body,
+  void DispatchOrPark(const std::shared_ptr<const proto::MessageRecord>& message, BodyCache& body,
                       const std::string& queue, Group& group, std::vector<Item>* immediate);
-  void Dispatch(const proto::MessageRecord& message, BodyCache& body, const std::string& queue,
-                Group& group);
+  void Dispatch(const std::shared_ptr<const proto::MessageRecord>& message, BodyCache& body,
+                const std::string& queue, Group& group);
   void OnTransactionDone(uint64_t txn_id, transport::DeliveryResult result);
   // Writes planned changes of one message: one ApplyOutcome per DSN event (the DSN in the
   // same batch), changes without a DSN riding with the first.
