@@ -42,7 +42,8 @@ void LogEachLine(std::string_view event, const Status& st) {
 }  // namespace
 
 StatusOr<std::unique_ptr<Daemon>> Daemon::Create(std::string config_path,
-                                                 LibeventDispatcher& dispatcher) {
+                                                 LibeventDispatcher& dispatcher,
+                                                 DaemonOptions options) {
   router::SystemSecretResolver secrets;
   auto config = router::LoadConfigFile(config_path, &secrets);
   if (!config.ok()) return config.status().Annotate("config " + config_path);
@@ -53,20 +54,25 @@ StatusOr<std::unique_ptr<Daemon>> Daemon::Create(std::string config_path,
   if (c.listeners.empty()) {
     return Status::InvalidArgument("config " + config_path + ": at least one listener is required");
   }
-  std::unique_ptr<Daemon> d(new Daemon(std::move(config_path), dispatcher, std::move(*config)));
+  std::unique_ptr<Daemon> d(new Daemon(std::move(config_path), dispatcher, std::move(*config), options));
   OUTPOST_RETURN_IF_ERROR(d->Open());
   return d;
 }
 
 Daemon::Daemon(std::string config_path, LibeventDispatcher& dispatcher,
-               std::shared_ptr<const router::Config> config)
+               std::shared_ptr<const router::Config> config, DaemonOptions options)
     : config_path_(std::move(config_path)),
       dispatcher_(dispatcher),
+      options_(options),
       router_(std::make_shared<const router::Router>(std::move(config))) {
   hostname_ = ResolveHostname(router_->config());
 }
 
-Daemon::~Daemon() = default;
+Daemon::~Daemon() {
+  // Sessions on the ingest threads call into the sink, the scheduler and the store: end those
+  // threads before anything they use goes away.
+  if (ingest_loops_) ingest_loops_->Stop();
+}
 
 Status Daemon::Open() {
   const router::Config& c = router_->config();
@@ -132,13 +138,13 @@ Status Daemon::OpenTransports() {
 
 Status Daemon::OpenListeners() {
   const router::Config& c = router_->config();
+  ingest_loops_ = std::make_unique<IngestLoops>(options_.ingest_threads, dispatcher_, *ingest_);
   for (const auto& lc : c.listeners) {
-    auto listener = smtp_server::SmtpListener::Create(
-        dispatcher_, ListenerOptionsFor(c, lc, hostname_), *ingest_);
-    if (!listener.ok()) return listener.status().Annotate("listeners." + lc.name);
+    Status st = ingest_loops_->AddListener(ListenerOptionsFor(c, lc, hostname_));
+    if (!st.ok()) return st.Annotate("listeners." + lc.name);
     OUTPOST_LOG_INFO("listener.started", {"name", lc.name}, {"bind", lc.bind},
-                     {"port", (*listener)->port()});
-    listeners_.push_back(std::move(*listener));
+                     {"port", ingest_loops_->ports().back()},
+                     {"ingest_threads", options_.ingest_threads});
   }
   return Status::Ok();
 }
@@ -151,6 +157,7 @@ Status Daemon::Start() {
   // A client vanishing mid-write must not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
   OUTPOST_RETURN_IF_ERROR(admin_->Start());
+  ingest_loops_->Start();
   purger_->Start(PurgeIntervalFor(router_->config().queue));
   scheduler_->Start();
   OUTPOST_LOG_INFO("outpostd.started", {"config", config_path_}, {"hostname", hostname_},
@@ -208,11 +215,11 @@ void Daemon::Reload() {
 void Daemon::Shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
-  OUTPOST_LOG_INFO("outpostd.stopping", {"listeners", listeners_.size()},
+  OUTPOST_LOG_INFO("outpostd.stopping", {"listeners", ingest_loops_->ports().size()},
                    {"in_flight", scheduler_->in_flight_transactions()});
   // Stop accepting; sessions in progress may still finish (their 250 follows the synced
   // write as always). The listeners themselves are destroyed with the daemon.
-  for (auto& l : listeners_) l->StopAccepting();
+  ingest_loops_->StopAccepting();
   admin_->Stop();
   scheduler_->Drain(kDrainDeadline, [this](bool clean) {
     OUTPOST_LOG_INFO("outpostd.drained", {"clean", clean ? "yes" : "no"});
@@ -235,10 +242,6 @@ void Daemon::ExitWhenStoreIdle() {
   shutdown_timer_->Enable(Millis(0));
 }
 
-std::vector<int> Daemon::listener_ports() const {
-  std::vector<int> ports;
-  for (const auto& l : listeners_) ports.push_back(l->port());
-  return ports;
-}
+std::vector<int> Daemon::listener_ports() const { return ingest_loops_->ports(); }
 
 }  // namespace outpost::daemon

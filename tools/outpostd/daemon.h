@@ -13,6 +13,7 @@
 #include "scheduler/scheduler.h"
 #include "tools/outpostd/admin_server.h"
 #include "tools/outpostd/data_dir_lock.h"
+#include "tools/outpostd/ingest_loops.h"
 #include "tools/outpostd/mx_agent.h"
 #include "tools/outpostd/queue_ingest_sink.h"
 #include "tools/outpostd/reloadable_agent.h"
@@ -22,12 +23,16 @@
 #include "transport/dns/cares_resolver.h"
 #include "transport/dns/mx_resolver.h"
 #include "transport/local/maildir_agent.h"
-#include "transport/server/smtp_listener.h"
 #include "transport/smtp/smtp_deliverer.h"
 #include "transport/smtp/smtp_relay_agent.h"
 #include "transport/smtp/tls_client.h"
 
 namespace outpost::daemon {
+
+struct DaemonOptions {
+  // Event-loop threads for the SMTP listeners' sessions (IngestLoops); 0 = the main loop.
+  size_t ingest_threads = 1;
+};
 
 // The composition root of `outpostd` (DESIGN.md §1, §7): owns and wires the data-dir lock,
 // the store, the router, the delivery agents (Maildir, Mx, Relay), the SMTP listeners, the
@@ -48,7 +53,8 @@ class Daemon {
   // Every failure is a clear message for stderr: config errors (all of them), "another
   // outpostd is running on <dataDir> (pid N)", store open errors, bind errors.
   static StatusOr<std::unique_ptr<Daemon>> Create(std::string config_path,
-                                                  LibeventDispatcher& dispatcher);
+                                                  LibeventDispatcher& dispatcher,
+                                                  DaemonOptions options = {});
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -67,7 +73,7 @@ class Daemon {
 
  private:
   Daemon(std::string config_path, LibeventDispatcher& dispatcher,
-         std::shared_ptr<const router::Config> config);
+         std::shared_ptr<const router::Config> config, DaemonOptions options);
   Status Open();
   Status OpenTransports();
   Status OpenListeners();
@@ -76,6 +82,7 @@ class Daemon {
 
   const std::string config_path_;
   LibeventDispatcher& dispatcher_;
+  const DaemonOptions options_;
   router::SystemSecretResolver secrets_;
   std::shared_ptr<const router::Router> router_;
   std::string hostname_;
@@ -95,7 +102,8 @@ class Daemon {
   std::unique_ptr<transport::smtp::SmtpRelayAgent> relay_agent_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<QueueIngestSink> ingest_;
-  std::vector<std::unique_ptr<smtp_server::SmtpListener>> listeners_;
+  // The listeners and their sessions, on ingest loop threads; stopped first in ~Daemon.
+  std::unique_ptr<IngestLoops> ingest_loops_;
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<RetentionPurger> purger_;
   std::unique_ptr<SignalWatcher> signals_;

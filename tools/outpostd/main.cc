@@ -1,9 +1,12 @@
 // outpostd: the Outpost mail delivery daemon. Runs in the foreground and logs to stderr.
-//   outpostd --config FILE
+//   outpostd --config FILE [--ingest-threads N]
+// --ingest-threads: event-loop threads for the SMTP listeners' sessions (default 1; 0 runs
+// them on the main loop with the scheduler and the SMTP client; see IngestLoops).
 // Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 when it cannot start, 2 usage error.
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "common/libevent_dispatcher.h"
@@ -12,18 +15,38 @@
 
 namespace {
 
-constexpr char kUsage[] = "usage: outpostd --config FILE\n";
+constexpr char kUsage[] = "usage: outpostd --config FILE [--ingest-threads N]\n";
+constexpr size_t kMaxIngestThreads = 64;
+
+// A whole decimal number 0..kMaxIngestThreads, or nothing.
+std::optional<size_t> ParseThreads(const std::string& s) {
+  if (s.empty() || s.size() > 2 || s.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  size_t n = std::stoul(s);
+  if (n > kMaxIngestThreads) return std::nullopt;
+  return n;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string config;
+  outpost::daemon::DaemonOptions options;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--config" && i + 1 < argc) {
       config = argv[++i];
     } else if (arg.rfind("--config=", 0) == 0) {
       config = arg.substr(std::strlen("--config="));
+    } else if (arg == "--ingest-threads" && i + 1 < argc) {
+      auto n = ParseThreads(argv[++i]);
+      if (!n) {
+        std::fprintf(stderr, "outpostd: --ingest-threads takes 0..%zu, not '%s'\n%s",
+                     kMaxIngestThreads, argv[i], kUsage);
+        return 2;
+      }
+      options.ingest_threads = *n;
     } else if (arg == "-h" || arg == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -37,7 +60,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   outpost::LibeventDispatcher dispatcher;
-  auto daemon = outpost::daemon::Daemon::Create(config, dispatcher);
+  auto daemon = outpost::daemon::Daemon::Create(config, dispatcher, options);
   if (!daemon.ok()) {
     std::fprintf(stderr, "outpostd: %s\n", daemon.status().ToString().c_str());
     return 1;

@@ -20,45 +20,75 @@ constexpr Millis kAcceptPause{100};
 StatusOr<std::unique_ptr<SmtpListener>> SmtpListener::Create(LibeventDispatcher& dispatcher,
                                                              ListenerOptions options,
                                                              IngestSink& sink) {
+  OUTPOST_ASSIGN_OR_RETURN(auto group, CreateGroup(std::move(options), {{&dispatcher, &sink}}));
+  return std::move(group.front());
+}
+
+StatusOr<std::vector<std::unique_ptr<SmtpListener>>> SmtpListener::CreateGroup(
+    ListenerOptions options, const std::vector<Loop>& loops) {
+  if (loops.empty()) return Status::InvalidArgument("listener " + options.name + ": no event loop");
   OUTPOST_RETURN_IF_ERROR(ValidateListenerOptions(options));
   OUTPOST_ASSIGN_OR_RETURN(RecipientPolicy policy, RecipientPolicy::Create(options));
-  SslCtxPtr tls;
-  if (!options.tls_cert_file.empty()) {
-    OUTPOST_ASSIGN_OR_RETURN(tls,
-                             CreateServerTlsContext(options.tls_cert_file, options.tls_key_file));
-  }
   OUTPOST_ASSIGN_OR_RETURN(SocketAddress addr, ParseSocketAddress(options.bind));
-  std::unique_ptr<SmtpListener> l(
-      new SmtpListener(dispatcher, std::move(options), sink, std::move(policy), std::move(tls)));
-  l->listener_ =
-      evconnlistener_new_bind(dispatcher.base(), &SmtpListener::OnAccept, l.get(),
-                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, -1,
-                              addr.get(), static_cast<int>(addr.length));
-  if (l->listener_ == nullptr) {
-    return Status::IoError("listener " + l->options_.name + ": cannot bind " + l->options_.bind +
-                           ": " + std::strerror(errno));
+  auto connections = std::make_shared<ConnectionCounter>();
+  // A lone listener keeps the port to itself; a group must let its members share it.
+  const bool reuse_port = loops.size() > 1;
+  std::vector<std::unique_ptr<SmtpListener>> group;
+  for (const Loop& loop : loops) {
+    SslCtxPtr tls;
+    if (!options.tls_cert_file.empty()) {
+      OUTPOST_ASSIGN_OR_RETURN(
+          tls, CreateServerTlsContext(options.tls_cert_file, options.tls_key_file));
+    }
+    std::unique_ptr<SmtpListener> l(new SmtpListener(*loop.dispatcher, options, *loop.sink, policy,
+                                                     std::move(tls), connections));
+    OUTPOST_RETURN_IF_ERROR(l->Bind(addr, reuse_port));
+    if (group.empty()) {
+      // With port 0 the others must join the port the kernel picked for the first.
+      socklen_t len = sizeof(addr.storage);
+      if (getsockname(evconnlistener_get_fd(l->listener_),
+                      reinterpret_cast<sockaddr*>(&addr.storage), &len) == 0) {
+        addr.length = len;
+      }
+    }
+    OUTPOST_LOG_INFO("smtp_listening", {"listener", l->options_.name}, {"bind", l->options_.bind},
+                     {"port", l->port_}, {"starttls", l->tls_ ? "true" : "false"},
+                     {"loop", group.size()});
+    group.push_back(std::move(l));
   }
-  evconnlistener_set_error_cb(l->listener_, &SmtpListener::OnAcceptError);
-  l->resume_timer_ = dispatcher.CreateTimer([raw = l.get()] {
-    if (!raw->stopped_) evconnlistener_enable(raw->listener_);
+  return group;
+}
+
+Status SmtpListener::Bind(const SocketAddress& addr, bool reuse_port) {
+  unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+  if (reuse_port) flags |= LEV_OPT_REUSEABLE_PORT;
+  listener_ = evconnlistener_new_bind(dispatcher_.base(), &SmtpListener::OnAccept, this, flags, -1,
+                                      addr.get(), static_cast<int>(addr.length));
+  if (listener_ == nullptr) {
+    return Status::IoError("listener " + options_.name + ": cannot bind " + options_.bind + ": " +
+                           std::strerror(errno));
+  }
+  evconnlistener_set_error_cb(listener_, &SmtpListener::OnAcceptError);
+  resume_timer_ = dispatcher_.CreateTimer([this] {
+    if (!stopped_) evconnlistener_enable(listener_);
   });
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
-  if (getsockname(evconnlistener_get_fd(l->listener_), reinterpret_cast<sockaddr*>(&bound), &len) ==
+  if (getsockname(evconnlistener_get_fd(listener_), reinterpret_cast<sockaddr*>(&bound), &len) ==
       0) {
-    l->port_ = PortOf(reinterpret_cast<sockaddr*>(&bound));
+    port_ = PortOf(reinterpret_cast<sockaddr*>(&bound));
   }
-  OUTPOST_LOG_INFO("smtp_listening", {"listener", l->options_.name}, {"bind", l->options_.bind},
-                   {"port", l->port_}, {"starttls", l->tls_ ? "true" : "false"});
-  return l;
+  return Status::Ok();
 }
 
 SmtpListener::SmtpListener(LibeventDispatcher& dispatcher, ListenerOptions options,
-                           IngestSink& sink, RecipientPolicy policy, SslCtxPtr tls)
+                           IngestSink& sink, RecipientPolicy policy, SslCtxPtr tls,
+                           std::shared_ptr<ConnectionCounter> connections)
     : dispatcher_(dispatcher),
       options_(std::move(options)),
       policy_(std::move(policy)),
-      tls_(std::move(tls)) {
+      tls_(std::move(tls)),
+      connections_(std::move(connections)) {
   ctx_.dispatcher = &dispatcher_;
   ctx_.options = &options_;
   ctx_.policy = &policy_;
@@ -74,7 +104,7 @@ SmtpListener::~SmtpListener() {
 
 void SmtpListener::StopAccepting() {
   stopped_ = true;
-  resume_timer_->Disable();
+  if (resume_timer_) resume_timer_->Disable();
   // Close the socket rather than just pausing: newcomers get "connection refused" at once
   // instead of waiting in the backlog, and a successor process can bind the port.
   if (listener_ != nullptr) evconnlistener_free(listener_);
@@ -117,15 +147,13 @@ void SmtpListener::Accept(int fd, const sockaddr* addr) {
   peer.ip = *ip;
   peer.port = PortOf(addr);
   peer.relay_network = policy_.IsRelayNetwork(*ip);
-  std::string key = ip->ToString();
   std::optional<SmtpReply> reject;
   bool counted = !peer.relay_network;
-  if (counted && connections_per_ip_[key] >= options_.max_connections_per_ip) {
-    reject = Reply(421, "4.7.0", options_.hostname + " Error: too many connections from " + key);
+  if (counted && !connections_->TryAdd(ip->ToString(), options_.max_connections_per_ip)) {
+    reject = Reply(421, "4.7.0",
+                   options_.hostname + " Error: too many connections from " + ip->ToString());
     counted = false;
   }
-  if (connections_per_ip_[key] == 0 && !counted) connections_per_ip_.erase(key);
-  if (counted) ++connections_per_ip_[key];
   auto session = std::make_unique<SmtpSession>(
       ctx_, fd, peer, [this, counted](SmtpSession* s) { OnSessionFinished(s, counted); },
       std::move(reject));
@@ -137,10 +165,7 @@ void SmtpListener::Accept(int fd, const sockaddr* addr) {
 void SmtpListener::OnSessionFinished(SmtpSession* session, bool counted) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
-  if (counted) {
-    std::string key = session->peer().ip.ToString();
-    if (--connections_per_ip_[key] <= 0) connections_per_ip_.erase(key);
-  }
+  if (counted) connections_->Remove(session->peer().ip.ToString());
   std::unique_ptr<SmtpSession> owned = std::move(it->second);
   sessions_.erase(it);
   dispatcher_.DeferredDelete(std::move(owned));

@@ -1,17 +1,19 @@
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/libevent_dispatcher.h"
 #include "common/status.h"
+#include "transport/server/connection_counter.h"
 #include "transport/server/ingest_sink.h"
 #include "transport/server/listener_options.h"
 #include "transport/server/recipient_policy.h"
 #include "transport/server/server_tls.h"
 #include "transport/server/smtp_session.h"
+#include "transport/server/socket_address.h"
 
 struct evconnlistener;
 
@@ -19,6 +21,11 @@ namespace outpost::smtp_server {
 
 // The SMTP ingest listener: accepts connections on one address and runs an SmtpSession for
 // each. Complete messages go to the IngestSink; this folder knows nothing of the queue.
+//
+// Several event loops: CreateGroup() gives one listener per loop on the same address, each
+// with its own listening socket (SO_REUSEPORT; the kernel spreads new connections over them)
+// and its own sessions, so sessions of one address run on several threads. They share one
+// ConnectionCounter, so maxConnectionsPerIp holds for the address as a whole.
 //
 // Threading: create, use and destroy on the dispatcher's loop thread (or before Run()).
 // `dispatcher` and `sink` must outlive the listener. Destroying the listener closes the
@@ -29,6 +36,18 @@ class SmtpListener {
   // field or file (bind failures say which address).
   static StatusOr<std::unique_ptr<SmtpListener>> Create(LibeventDispatcher& dispatcher,
                                                         ListenerOptions options, IngestSink& sink);
+
+  // One event loop of a group: its dispatcher, and the sink its sessions submit to (called on
+  // that loop's thread).
+  struct Loop {
+    LibeventDispatcher* dispatcher = nullptr;
+    IngestSink* sink = nullptr;
+  };
+  // One listener per entry of `loops`, all bound to `options.bind` (with port 0 the others
+  // take the port the first one got). One loop: exactly Create(). Each listener belongs to its
+  // loop's thread. Not reversible in part: on error none is returned.
+  static StatusOr<std::vector<std::unique_ptr<SmtpListener>>> CreateGroup(
+      ListenerOptions options, const std::vector<Loop>& loops);
   ~SmtpListener();
   SmtpListener(const SmtpListener&) = delete;
   SmtpListener& operator=(const SmtpListener&) = delete;
@@ -43,7 +62,10 @@ class SmtpListener {
 
  private:
   SmtpListener(LibeventDispatcher& dispatcher, ListenerOptions options, IngestSink& sink,
-               RecipientPolicy policy, SslCtxPtr tls);
+               RecipientPolicy policy, SslCtxPtr tls,
+               std::shared_ptr<ConnectionCounter> connections);
+  // Binds and listens on `addr` (SO_REUSEPORT with `reuse_port`).
+  Status Bind(const SocketAddress& addr, bool reuse_port);
   static void OnAccept(evconnlistener* l, int fd, sockaddr* addr, int len, void* arg);
   static void OnAcceptError(evconnlistener* l, void* arg);
   void PauseAccepting();
@@ -60,7 +82,8 @@ class SmtpListener {
   bool stopped_ = false;
   std::unique_ptr<Timer> resume_timer_;  // re-enables accepting after an accept() error
   std::unordered_map<SmtpSession*, std::unique_ptr<SmtpSession>> sessions_;
-  std::map<std::string, int> connections_per_ip_;  // only sessions that count toward the limit
+  // Only sessions that count toward the limit; shared by the listeners of a group.
+  std::shared_ptr<ConnectionCounter> connections_;
 };
 
 }  // namespace outpost::smtp_server

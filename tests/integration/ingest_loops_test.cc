@@ -1,0 +1,230 @@
+// IngestLoops (tools/outpostd): the SMTP listeners' sessions on ingest loop threads, the
+// queue's sink on the main loop. Real sockets on 127.0.0.1, a sink that records on which
+// thread it runs and can hold its completions.
+#include "tools/outpostd/ingest_loops.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/transport/server/test_client.h"
+
+namespace outpost::daemon {
+namespace {
+
+using smtp_server::IngestedMessage;
+using smtp_server::ListenerOptions;
+using smtp_server::testing::TestClient;
+using smtp_server::testing::WaitFor;
+
+// The queue's stand-in: lives on the main loop. Counts calls made off that loop's thread.
+class MainLoopSink final : public smtp_server::IngestSink {
+ public:
+  explicit MainLoopSink(LibeventDispatcher& main) : main_(main) {}
+  void Submit(IngestedMessage, Done done) override {
+    if (!main_.IsLoopThread()) ++off_loop_;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (hold_) {
+      held_.push_back(std::move(done));
+      return;
+    }
+    ++submitted_;
+    done(submitted_);
+  }
+  bool BelowFreeSpaceWatermark() override { return false; }
+
+  void set_hold(bool v) {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_ = v;
+  }
+  size_t held() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return held_.size();
+  }
+  // Main loop thread: completes the held submissions.
+  void Release() {
+    std::vector<Done> held;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held.swap(held_);
+    }
+    for (auto& d : held) d(uint64_t{7});
+  }
+  uint64_t submitted() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return submitted_;
+  }
+  int off_loop() const { return off_loop_.load(); }
+
+ private:
+  LibeventDispatcher& main_;
+  std::mutex mu_;
+  bool hold_ = false;
+  std::vector<Done> held_;
+  uint64_t submitted_ = 0;
+  std::atomic<int> off_loop_{0};
+};
+
+ListenerOptions Options() {
+  ListenerOptions o;
+  o.name = "test";
+  o.hostname = "mx.example.org";
+  o.local_domains = {"example.org"};
+  o.relay_networks = {"127.0.0.0/8"};
+  o.bind = "127.0.0.1:0";
+  return o;
+}
+
+int Code(const std::string& reply) { return reply.size() >= 3 ? std::stoi(reply.substr(0, 3)) : 0; }
+
+// Connects, reads the greeting and sends EHLO, MAIL, RCPT and DATA; false on any surprise.
+bool Begin(TestClient& c) {
+  return Code(c.ReadReply()) == 220 && Code(c.Command("EHLO c")) == 250 &&
+         Code(c.Command("MAIL FROM:<a@remote.example>")) == 250 &&
+         Code(c.Command("RCPT TO:<x@example.org>")) == 250 && Code(c.Command("DATA")) == 354;
+}
+
+// The main loop on a thread of its own for the test's duration.
+class MainLoop {
+ public:
+  ~MainLoop() { Stop(); }
+  void Start() {
+    thread_ = std::thread([this] { dispatcher.Run(); });
+  }
+  void Stop() {
+    if (!thread_.joinable()) return;
+    dispatcher.Exit();
+    thread_.join();
+  }
+  LibeventDispatcher dispatcher;
+
+ private:
+  std::thread thread_;
+};
+
+TEST(IngestLoops, SessionsOnEveryLoopSubmitOnTheMainLoopAndGetTheir250) {
+  MainLoop main;
+  MainLoopSink sink(main.dispatcher);
+  IngestLoops loops(2, main.dispatcher, sink);
+  ASSERT_TRUE(loops.AddListener(Options()).ok());
+  ASSERT_TRUE(loops.AddListener([] {
+                auto o = Options();
+                o.name = "second";
+                return o;
+              }())
+                  .ok());
+  ASSERT_EQ(loops.ports().size(), 2u);
+  loops.Start();
+  main.Start();
+
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int port : loops.ports()) {
+    for (int i = 0; i < 20; ++i) {
+      auto c = TestClient::Connect(port);
+      ASSERT_NE(c, nullptr);
+      ASSERT_TRUE(Begin(*c));
+      clients.push_back(std::move(c));
+    }
+  }
+  auto counts = loops.SessionCountsForTest();
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_GT(counts[0], 0u);  // 40 connections per... all on one loop: probability 2^-39
+  EXPECT_GT(counts[1], 0u);
+  EXPECT_EQ(counts[0] + counts[1], 40u);
+
+  sink.set_hold(true);
+  for (auto& c : clients) ASSERT_TRUE(c->Send("Subject: s\r\n\r\nbody\r\n.\r\n"));
+  ASSERT_TRUE(WaitFor([&] { return sink.held() == clients.size(); }));
+  // The queue has not answered yet: nobody may have a reply.
+  for (auto& c : clients) EXPECT_FALSE(c->HasPendingData());
+  main.dispatcher.Post([&] { sink.Release(); });
+  for (auto& c : clients) EXPECT_EQ(c->ReadReply(), "250 2.0.0 Ok: queued as 0000000000000007\r\n");
+  EXPECT_EQ(sink.off_loop(), 0);
+
+  main.Stop();
+  loops.Stop();
+}
+
+TEST(IngestLoops, StopClosesSessionsOpenOnEveryLoopAndDropsLateCompletions) {
+  MainLoop main;
+  MainLoopSink sink(main.dispatcher);
+  auto loops = std::make_unique<IngestLoops>(2, main.dispatcher, sink);
+  ASSERT_TRUE(loops->AddListener(Options()).ok());
+  int port = loops->ports()[0];
+  loops->Start();
+  main.Start();
+
+  std::vector<std::unique_ptr<TestClient>> idle;     // between commands
+  std::vector<std::unique_ptr<TestClient>> waiting;  // their message is with the queue
+  for (int i = 0; i < 40; ++i) {
+    auto c = TestClient::Connect(port);
+    ASSERT_NE(c, nullptr);
+    if (i % 2 == 0) {
+      ASSERT_EQ(Code(c->ReadReply()), 220);
+      ASSERT_EQ(Code(c->Command("EHLO c")), 250);
+      idle.push_back(std::move(c));
+    } else {
+      ASSERT_TRUE(Begin(*c));
+      waiting.push_back(std::move(c));
+    }
+  }
+  auto counts = loops->SessionCountsForTest();
+  EXPECT_GT(counts[0], 0u);
+  EXPECT_GT(counts[1], 0u);
+  sink.set_hold(true);
+  for (auto& c : waiting) ASSERT_TRUE(c->Send("Subject: s\r\n\r\nbody\r\n.\r\n"));
+  ASSERT_TRUE(WaitFor([&] { return sink.held() == waiting.size(); }));
+
+  // Graceful drain first: no new connections, open sessions still answer.
+  loops->StopAccepting();
+  ASSERT_TRUE(WaitFor([&] { return TestClient::Connect(port) == nullptr; }));
+  EXPECT_EQ(Code(idle[0]->Command("NOOP")), 250);
+
+  loops->Stop();  // sessions on both loops closed on their threads
+  for (auto& c : idle) EXPECT_TRUE(c->WaitForEof());
+  for (auto& c : waiting) EXPECT_TRUE(c->WaitForEof());
+  // The queue answers after the loops are gone: the completions have nowhere to go.
+  main.dispatcher.Post([&] { sink.Release(); });
+  ASSERT_TRUE(WaitFor([&] { return sink.held() == 0; }));
+  loops.reset();
+  main.Stop();
+}
+
+TEST(IngestLoops, ZeroThreadsRunsTheListenersOnTheMainLoop) {
+  MainLoop main;
+  MainLoopSink sink(main.dispatcher);
+  IngestLoops loops(0, main.dispatcher, sink);
+  ASSERT_TRUE(loops.AddListener(Options()).ok());
+  EXPECT_EQ(loops.loop_count(), 0u);
+  loops.Start();
+  main.Start();
+  auto c = TestClient::Connect(loops.ports()[0]);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(Begin(*c));
+  ASSERT_TRUE(c->Send("Subject: s\r\n\r\nbody\r\n.\r\n"));
+  EXPECT_EQ(c->ReadReply(), "250 2.0.0 Ok: queued as 0000000000000001\r\n");
+  EXPECT_EQ(sink.off_loop(), 0);
+  main.Stop();
+  loops.Stop();
+}
+
+TEST(IngestLoops, ABindErrorNamesTheAddress) {
+  MainLoop main;
+  MainLoopSink sink(main.dispatcher);
+  IngestLoops first(1, main.dispatcher, sink);
+  ASSERT_TRUE(first.AddListener(Options()).ok());
+  IngestLoops second(2, main.dispatcher, sink);
+  auto o = Options();
+  o.bind = "127.0.0.1:" + std::to_string(first.ports()[0]);
+  Status st = second.AddListener(o);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("cannot bind " + o.bind), std::string::npos) << st.ToString();
+}
+
+}  // namespace
+}  // namespace outpost::daemon
