@@ -25,6 +25,7 @@
 #   --build-dir DIR        (build/relay-bench); --no-build uses DIR as it is
 #   --mta-port P --sink-port S   (12525 / 12526)
 #   --concurrency C        Outpost's relay route concurrency (20, like Postfix's default limit)
+#   --ingest-threads N     outpostd --ingest-threads (default: outpostd's own, 1)
 #   --quiet-wait S         harness: wait up to S s for an idle machine before each run (30)
 # Results: $RESULTS_DIR (default $BENCH_WORK/results/<UTC time>), summary in SUMMARY.md there.
 set -euo pipefail
@@ -38,7 +39,7 @@ source "$SHARED/lib/common.sh"  # log, die, cg_run/cg_kill/cg_remove, port helpe
 
 REPS=3; WORKLOADS="small large multi5"; N_SMALL=20000; N_LARGE=5000; N_MULTI5=5000
 POSTFIX=1; CEILING=1; PACED=""; BUILD_DIR=$ROOT/build/relay-bench; BUILD=1
-MTA_PORT=12525; SINK_PORT=12526; CONCURRENCY=20; QUIET_WAIT=30
+MTA_PORT=12525; SINK_PORT=12526; CONCURRENCY=20; QUIET_WAIT=30; INGEST_THREADS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS=$2; shift 2 ;;
@@ -56,6 +57,7 @@ while [ $# -gt 0 ]; do
     --mta-port) MTA_PORT=$2; shift 2 ;;
     --sink-port) SINK_PORT=$2; shift 2 ;;
     --concurrency) CONCURRENCY=$2; shift 2 ;;
+    --ingest-threads) INGEST_THREADS=$2; shift 2 ;;
     --quiet-wait) QUIET_WAIT=$2; shift 2 ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
@@ -88,6 +90,14 @@ cat > "$OP/outpost.json" <<EOF
 }
 EOF
 "$OUTPOSTD" --help >/dev/null
+# outpostd runs in a session of its own, like a daemon started by init or systemd and like
+# Postfix, whose master detaches with setsid(). With autogroup scheduling (this kernel's
+# default) the CPU is shared fairly between sessions, not threads: without setsid outpostd
+# would share one session's share with the load generator, the sink and the harness, while
+# Postfix's ~40 processes have a session of their own.
+SETSID=${OUTPOST_SETSID-setsid}
+OUTPOSTD_ARGS="--config '$OP/outpost.json'"
+[ -n "$INGEST_THREADS" ] && OUTPOSTD_ARGS+=" --ingest-threads $INGEST_THREADS"
 
 n_for() {
   case "$1" in small) echo "$N_SMALL" ;; large) echo "$N_LARGE" ;; multi5) echo "$N_MULTI5" ;;
@@ -102,7 +112,7 @@ run_outpost() {  # workload rep
     --reps 1 --mta-port "$MTA_PORT" --sink-port "$SINK_PORT" --spool-dir "$BENCH_WORK" \
     --out "$RESULTS_DIR/outpost-$1-r$2.txt" \
     --clean-cmd "rm -rf '$OP/data'" \
-    --start-cmd "exec '$OUTPOSTD' --config '$OP/outpost.json' 2>>'$OP/outpostd.log'" \
+    --start-cmd "exec $SETSID '$OUTPOSTD' $OUTPOSTD_ARGS 2>>'$OP/outpostd.log'" \
     "${HARNESS_EXTRA[@]}" >/dev/null || log "outpost $1 rep $2 incomplete"
 }
 run_postfix() {
@@ -131,7 +141,7 @@ log "results in $RESULTS_DIR; outpostd log $OP/outpostd.log"
   echo "rocksdb: $(pkg-config --modversion rocksdb 2>/dev/null), libevent:" \
        "$(pkg-config --modversion libevent 2>/dev/null)"
   echo "command: $0 --reps $REPS --workloads '$WORKLOADS' --n-small $N_SMALL --n-large $N_LARGE" \
-       "--n-multi5 $N_MULTI5 --concurrency $CONCURRENCY"
+       "--n-multi5 $N_MULTI5 --concurrency $CONCURRENCY --ingest-threads '${INGEST_THREADS:-default}'"
 } > "$RESULTS_DIR/machine.txt"
 
 # Peers alternate inside each repetition so slow drifts of the shared machine hit all alike.
@@ -157,7 +167,7 @@ EOF
   if [ "$rate" -gt 0 ]; then
     log "paced latency at $rate msg/s ($PACED x $max)"
     rm -rf "$OP/data"
-    cg_run outpost-paced bash -c "exec '$OUTPOSTD' --config '$OP/outpost.json' 2>>'$OP/outpostd.log'" &
+    cg_run outpost-paced bash -c "exec $SETSID '$OUTPOSTD' $OUTPOSTD_ARGS 2>>'$OP/outpostd.log'" &
     wait_port_up "$MTA_PORT" || die "outpostd did not start (see $OP/outpostd.log)"
     note_load outpost-paced small 1
     "$PY" "$HERE/lib/paced_latency.py" --mta-port "$MTA_PORT" --sink-port "$SINK_PORT" \
