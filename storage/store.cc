@@ -128,6 +128,8 @@ class Store::Impl {
   Status error;               // guarded by mu: the store's current write error
   MonotonicTime next_resume;  // guarded by mu
   Millis backoff{0};          // guarded by mu
+  int failed_resumes = 0;     // guarded by mu: consecutive, since EnterError
+  bool gave_up = false;       // guarded by mu: no more resumes (on_unrecoverable was called)
   std::thread writer;
 
   std::atomic<uint64_t> synced_writes{0};
@@ -178,7 +180,7 @@ class Store::Impl {
   void WriterLoop() {
     std::unique_lock<std::mutex> l(mu);
     for (;;) {
-      if (!error.ok()) {
+      if (!error.ok() && !gave_up) {
         // In error: wake for the resume deadline, but also for new writes, which fail fast
         // (ingest answers 451 at once instead of waiting for the next resume attempt).
         cv.wait_until(l, next_resume, [&] { return stopping || !queue.empty(); });
@@ -241,6 +243,7 @@ class Store::Impl {
   // mu held.
   void EnterError(const Status& s) {
     error = s;
+    failed_resumes = 0;
     backoff = options.resume_initial_backoff;
     next_resume = std::chrono::steady_clock::now() + backoff;
     OUTPOST_LOG_ERROR("store_write_failed", {"error", s.ToString()}, {"path", options.path});
@@ -257,10 +260,36 @@ class Store::Impl {
       error = Status::Ok();
       return;
     }
+    ++failed_resumes;
+    // RocksDB never clears a fatal error (a failed WAL fsync: whether the data reached the
+    // disk is unknown, and retrying fsync after EIO proves nothing, as PostgreSQL learned in
+    // 2018), so only a reopen helps. A plain I/O error that keeps failing is treated alike;
+    // disk full is not: it clears once space returns.
+    bool fatal = rs.severity() >= rocksdb::Status::Severity::kFatalError;
+    bool stuck = !rs.IsNoSpace() && failed_resumes >= options.resume_give_up_after;
+    if (fatal || stuck) {
+      GiveUp(FromRocks(rs, "resume"), l);
+      return;
+    }
     backoff = std::min(backoff * 2, options.resume_max_backoff);
     next_resume = std::chrono::steady_clock::now() + backoff;
     OUTPOST_LOG_WARN("store_resume_failed", {"error", rs.ToString()},
                      {"retry_in_ms", static_cast<int64_t>(backoff.count())});
+  }
+
+  // mu held on entry and exit; released around the callback.
+  void GiveUp(Status why, std::unique_lock<std::mutex>& l) {
+    gave_up = true;
+    error = Status(why.code(), why.message() + " (unrecoverable without a restart)");
+    Status reported = error;
+    OUTPOST_LOG_ERROR("store_unrecoverable", {"error", reported.ToString()},
+                      {"resume_attempts", static_cast<int64_t>(failed_resumes)},
+                      {"path", options.path},
+                      {"action", "the owner must restart; the WAL replays every acknowledged write"});
+    if (!options.on_unrecoverable) return;
+    l.unlock();
+    options.on_unrecoverable(reported);
+    l.lock();
   }
 };
 

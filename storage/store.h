@@ -12,6 +12,10 @@
 //  - Disk full / I/O errors: the write fails with kNoSpace / kIoError (answer 451 4.3.0); the
 //    store stays in that error (health()) and resumes itself (RocksDB Resume()) with
 //    exponential backoff from the writer thread; writes during the error fail fast.
+//  - Errors only a reopen clears (RocksDB severity fatal, e.g. a failed WAL fsync) and I/O
+//    errors that survive resume_give_up_after attempts make the store give up: it stops
+//    resuming and calls StoreOptions::on_unrecoverable once. The owner exits; the next open
+//    replays the WAL, which holds every write that was acknowledged.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -37,6 +41,13 @@ struct StoreOptions {
   size_t max_group_bytes = size_t{8} << 20;
   Millis resume_initial_backoff{100};
   Millis resume_max_backoff{30000};
+  // Consecutive failed resumes of an I/O error (not disk full, which waits for space however
+  // long it takes) before the store gives up; with the backoffs above about 25 s.
+  int resume_give_up_after = 8;
+  // Called once, on the writer thread, when the store gives up (see the contract above). Must
+  // not call into the store; post to a loop instead. From then on health() reports the error
+  // and every write fails fast.
+  std::function<void(const Status&)> on_unrecoverable;
   // Bodies at least this large go to blob files (BlobDB) instead of being rewritten by every
   // compaction.
   uint64_t blob_min_bytes = 4096;
@@ -106,7 +117,7 @@ class Store {
   Status CommitAndWait(WriteBatch batch);
 
   // OK while writes are accepted; otherwise the error the store is in (kNoSpace, kIoError)
-  // until it resumes itself.
+  // until it resumes itself (or for good once it gave up).
   Status health() const;
   StatusOr<uint64_t> FreeSpaceBytes() const;
   // Cheap (one statvfs). True also when the free space cannot be determined.

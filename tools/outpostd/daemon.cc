@@ -80,6 +80,11 @@ Status Daemon::Open() {
   queue::QueueStoreOptions qo;
   qo.store.path = c.server.data_dir;
   qo.store.min_free_space_bytes = c.queue.min_free_space;
+  qo.store.on_unrecoverable = [this, alive = std::weak_ptr<bool>(alive_)](const Status& why) {
+    dispatcher_.Post([this, alive, why]() {
+      if (alive.lock()) FailStop(why);
+    });
+  };
   auto store = queue::QueueStore::Open(qo, dispatcher_);
   if (!store.ok()) return store.status().Annotate("open queue store in " + c.server.data_dir);
   store_ = std::move(*store);
@@ -225,6 +230,13 @@ void Daemon::Shutdown() {
     OUTPOST_LOG_INFO("outpostd.drained", {"clean", clean ? "yes" : "no"});
     ExitWhenStoreIdle();
   });
+}
+
+void Daemon::FailStop(const Status& why) {
+  OUTPOST_LOG_ERROR("outpostd.store_failed", {"error", why.ToString()},
+                    {"action", "stopping with exit status 1; a restart replays the WAL"});
+  failure_ = why;
+  Shutdown();
 }
 
 void Daemon::ExitWhenStoreIdle() {

@@ -46,6 +46,8 @@ struct DaemonOptions {
 // SIGTERM/SIGINT -> Shutdown(): stop accepting (sessions in progress may finish their
 // message), drain the scheduler (deliveries in flight end and their outcomes are written),
 // let every pending durable write finish, then exit the loop (exit status 0).
+// The store gives up on a write error (storage::StoreOptions::on_unrecoverable) -> the same
+// shutdown, then failure() is that error and outpostd exits 1 so a supervisor restarts it.
 // SIGHUP -> Reload(): a valid config replaces the router and retention settings; an invalid
 // one is logged with all its errors and the old one is kept.
 class Daemon {
@@ -62,6 +64,8 @@ class Daemon {
   Status Start();
   void Reload();
   void Shutdown();
+  // OK, or why the daemon stopped on its own (the store failed for good): exit non-zero.
+  const Status& failure() const { return failure_; }
 
   // The bound ports of the listeners, in config order (useful with port 0).
   std::vector<int> listener_ports() const;
@@ -79,6 +83,7 @@ class Daemon {
   Status OpenListeners();
   // Exits the loop once no durable write is pending any more (or the deadline passed).
   void ExitWhenStoreIdle();
+  void FailStop(const Status& why);
 
   const std::string config_path_;
   LibeventDispatcher& dispatcher_;
@@ -109,6 +114,9 @@ class Daemon {
   std::unique_ptr<SignalWatcher> signals_;
   std::unique_ptr<Timer> shutdown_timer_;
   bool shutting_down_ = false;
+  Status failure_;
+  // Posted from the store's writer thread: runs only while this daemon lives.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   uint64_t reloads_ = 0;
 };
 

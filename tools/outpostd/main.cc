@@ -2,7 +2,8 @@
 //   outpostd --config FILE [--ingest-threads N]
 // --ingest-threads: event-loop threads for the SMTP listeners' sessions (default 1; 0 runs
 // them on the main loop with the scheduler and the SMTP client; see IngestLoops).
-// Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 when it cannot start, 2 usage error.
+// Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 when it cannot start or when the queue
+// store failed for good (a supervisor restart recovers), 2 usage error.
 
 #include <cstdio>
 #include <cstring>
@@ -70,5 +71,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   dispatcher.Run();
+  if (const auto& failure = (*daemon)->failure(); !failure.ok()) {
+    std::fprintf(stderr, "outpostd: stopped: queue store failed: %s\n", failure.ToString().c_str());
+    return 1;
+  }
   return 0;
 }
