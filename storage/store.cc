@@ -260,13 +260,15 @@ class Store::Impl {
       error = Status::Ok();
       return;
     }
-    ++failed_resumes;
     // RocksDB never clears a fatal error (a failed WAL fsync: whether the data reached the
     // disk is unknown, and retrying fsync after EIO proves nothing, as PostgreSQL learned in
-    // 2018), so only a reopen helps. A plain I/O error that keeps failing is treated alike;
-    // disk full is not: it clears once space returns.
+    // 2018), so only a reopen helps. A plain I/O error that keeps failing is treated alike.
+    // Disk full is not: it clears once space returns (meanwhile Resume() may also answer
+    // Busy while RocksDB's own recovery waits for space).
     bool fatal = rs.severity() >= rocksdb::Status::Severity::kFatalError;
-    bool stuck = !rs.IsNoSpace() && failed_resumes >= options.resume_give_up_after;
+    bool io = rs.IsIOError() && !rs.IsNoSpace() && !error.Is(Status::Code::kNoSpace);
+    if (io) ++failed_resumes;
+    bool stuck = io && failed_resumes >= options.resume_give_up_after;
     if (fatal || stuck) {
       GiveUp(FromRocks(rs, "resume"), l);
       return;

@@ -41,8 +41,8 @@ struct StoreOptions {
   size_t max_group_bytes = size_t{8} << 20;
   Millis resume_initial_backoff{100};
   Millis resume_max_backoff{30000};
-  // Consecutive failed resumes of an I/O error (not disk full, which waits for space however
-  // long it takes) before the store gives up; with the backoffs above about 25 s.
+  // Failed resumes of an I/O error (not disk full, which waits for space however long it
+  // takes) before the store gives up; with the backoffs above about 25 s.
   int resume_give_up_after = 8;
   // Called once, on the writer thread, when the store gives up (see the contract above). Must
   // not call into the store; post to a loop instead. From then on health() reports the error
