@@ -55,4 +55,10 @@ std::string_view RouteKindName(Route::Kind k) {
   return "Mx";
 }
 
+std::string RelayTlsRequirementKey(const TlsStrategy& s) {
+  if (s.dane == TlsRequirement::kRequire) return "tlsStrategies." + s.name + ".dane";
+  if (s.mta_sts == TlsRequirement::kRequire) return "tlsStrategies." + s.name + ".mtaSts";
+  return "";
+}
+
 }  // namespace outpost::router

@@ -142,11 +142,24 @@ struct TlsStrategy {
   std::string name;
   std::string description;
   TlsRequirement start_tls = TlsRequirement::kOptional;
-  TlsRequirement dane = TlsRequirement::kOptional;     // kRequire refused at load (for now)
-  TlsRequirement mta_sts = TlsRequirement::kOptional;  // kRequire refused at load (for now)
+  TlsRequirement dane = TlsRequirement::kOptional;     // Mx routes only (never a relay)
+  TlsRequirement mta_sts = TlsRequirement::kOptional;  // Mx routes only (never a relay)
   bool allow_invalid_certs = false;
   Millis tls_timeout{std::chrono::minutes(3)};
   Millis mta_sts_timeout{std::chrono::minutes(5)};
+};
+
+// DANE / MTA-STS / TLS-RPT settings of the daemon (DESIGN.md §3 `tlsPolicy`, docs/TLS-POLICY.md).
+struct TlsPolicyConfig {
+  // PEM bundle trusted instead of the system store, for MTA-STS policy fetches and the
+  // certificate checks of outbound SMTP; "" = the system store. Tests point it at their CA.
+  std::string ca_file;
+  uint16_t mta_sts_port = 443;  // RFC 8461 fixes 443; tests serve the policy elsewhere
+  bool reports = true;          // send TLS-RPT aggregate reports (RFC 8460)
+  Millis report_interval{std::chrono::hours(24)};  // the reporting period (daily)
+  std::string report_organization;  // "" = the server hostname
+  std::string report_contact;       // "" = postmaster@<hostname>
+  std::string report_sender;        // "" = noreply-smtp-tls-reporting@<hostname>
 };
 
 // One of the four strategy expressions, with the object each literal result names resolved
@@ -166,6 +179,7 @@ struct Config {
   Lookups lookups;  // local domains/users and named lists, for expression functions
   LocalDeliveryConfig local;
   QueueConfig queue;
+  TlsPolicyConfig tls_policy;
   std::vector<Route> routes;
   std::vector<VirtualQueue> virtual_queues;
   std::vector<Schedule> schedules;
@@ -187,5 +201,8 @@ struct Config {
 std::string_view IpLookupName(IpLookup v);
 std::string_view TlsRequirementName(TlsRequirement v);
 std::string_view RouteKindName(Route::Kind k);
+// "tlsStrategies.<name>.dane" (or ".mtaSts") when the strategy requires DANE (or MTA-STS), which
+// no relay route can satisfy; "" otherwise.
+std::string RelayTlsRequirementKey(const TlsStrategy& s);
 
 }  // namespace outpost::router

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "router/functions.h"
+#include "router/router.h"
 #include "router/json_reader.h"
 #include "router/units.h"
 
@@ -136,6 +137,7 @@ class Loader {
     if (const rj::Value* v = top.Take("lists")) LoadLists(*v);
     if (const rj::Value* v = top.Take("local")) LoadLocal(*v);
     if (const rj::Value* v = top.Take("queue")) LoadQueue(*v);
+    if (const rj::Value* v = top.Take("tlsPolicy")) LoadTlsPolicy(*v);
     LoadNamed<Route>(top.Take("routes"), "routes", &c_->routes,
                      [this](ObjectReader& r, Route* o) { LoadRoute(r, o); });
     LoadNamed<VirtualQueue>(top.Take("virtualQueues"), "virtualQueues", &c_->virtual_queues,
@@ -255,6 +257,22 @@ class Loader {
       }
     }
     r.Duration("timeout", &c_->dns.timeout);
+    r.Finish();
+  }
+
+  void LoadTlsPolicy(const rj::Value& v) {
+    ObjectReader r(v, "tlsPolicy", &d_);
+    TlsPolicyConfig& t = c_->tls_policy;
+    r.String("caFile", &t.ca_file);
+    r.Uint("mtaStsPort", &t.mta_sts_port, 1, 65535);
+    r.Bool("reports", &t.reports);
+    r.Duration("reportInterval", &t.report_interval);
+    if (t.report_interval < Millis(1000)) {
+      d_.Add(r.PathOf("reportInterval"), "must be at least 1s");
+    }
+    r.String("reportOrganization", &t.report_organization);
+    r.String("reportContact", &t.report_contact);
+    r.String("reportSender", &t.report_sender);
     r.Finish();
   }
 
@@ -582,20 +600,14 @@ class Loader {
     r.Duration("dataTimeout", &s->data_timeout);
   }
 
-  void ReadRequirement(ObjectReader& r, std::string_view key, bool may_require,
-                       TlsRequirement* out) {
+  void ReadRequirement(ObjectReader& r, std::string_view key, TlsRequirement* out) {
     const rj::Value* v = r.Take(key);
     std::string s;
     if (v == nullptr || !ReadString(*v, r.PathOf(key), &d_, &s)) return;
     if (s == "optional") {
       *out = TlsRequirement::kOptional;
     } else if (s == "require" || s == "required") {
-      if (may_require) {
-        *out = TlsRequirement::kRequire;
-      } else {
-        d_.Add(r.PathOf(key), "'require' is refused: " + std::string(key) +
-                                  " is not implemented yet (use 'optional' or 'disable')");
-      }
+      *out = TlsRequirement::kRequire;
     } else if (s == "disable" || s == "disabled") {
       *out = TlsRequirement::kDisable;
     } else {
@@ -604,9 +616,9 @@ class Loader {
   }
 
   void LoadTls(ObjectReader& r, TlsStrategy* s) {
-    ReadRequirement(r, "startTls", true, &s->start_tls);
-    ReadRequirement(r, "dane", false, &s->dane);
-    ReadRequirement(r, "mtaSts", false, &s->mta_sts);
+    ReadRequirement(r, "startTls", &s->start_tls);
+    ReadRequirement(r, "dane", &s->dane);
+    ReadRequirement(r, "mtaSts", &s->mta_sts);
     r.Bool("allowInvalidCerts", &s->allow_invalid_certs);
     r.Duration("tlsTimeout", &s->tls_timeout);
     r.Duration("mtaStsTimeout", &s->mta_sts_timeout);
@@ -780,6 +792,39 @@ std::string LineColumn(std::string_view text, size_t offset) {
 
 }  // namespace
 
+namespace {
+
+std::vector<std::string> RelayTlsRequirementErrors(const std::shared_ptr<const Config>& config) {
+  // DANE and MTA-STS never apply to a configured relay (as in Stalwart). The TLS strategy is
+  // chosen per host by an expression, so the check asks what a first delivery through each
+  // relay would get, and judges only when that answer depends on nothing but the host and the
+  // attempt counters (not on the recipient or message, which a relay route does not fix).
+  // Other cases are caught at delivery (a temporary `config` failure naming the same key).
+  constexpr VariableMask kKnown =
+      VariableBit(Variable::kMx) | VariableBit(Variable::kRemoteIp) |
+      VariableBit(Variable::kLocalIp) | VariableBit(Variable::kRetryNum) |
+      VariableBit(Variable::kNotifyNum) | VariableBit(Variable::kLastError) |
+      VariableBit(Variable::kLastStatus);
+  std::vector<std::string> errors;
+  Router router(config);
+  for (const Route& route : config->routes) {
+    if (route.kind != Route::Kind::kRelay) continue;
+    Envelope env;
+    env.mx = route.address;
+    auto tls = router.DecideTls(env);
+    if (!tls.ok()) continue;  // computed names are reported when used
+    if ((tls->variables_read & ~kKnown) != 0) continue;
+    std::string key = RelayTlsRequirementKey(*tls->object);
+    if (key.empty()) continue;
+    errors.push_back(key + ": 'require' cannot apply to relay route '" + route.name +
+                     "' (DANE and MTA-STS are only used on Mx routes); give relay hosts a TLS "
+                     "strategy without it");
+  }
+  return errors;
+}
+
+}  // namespace
+
 StatusOr<std::shared_ptr<const Config>> LoadConfig(std::string_view json,
                                                    const SecretResolver* secrets) {
   rj::Document doc;
@@ -791,9 +836,11 @@ StatusOr<std::shared_ptr<const Config>> LoadConfig(std::string_view json,
   auto config = std::make_shared<Config>();
   Loader loader(secrets, config.get());
   loader.Load(doc);
-  if (!loader.diagnostics().empty()) {
+  std::vector<std::string> errors = loader.diagnostics().errors();
+  if (errors.empty()) errors = RelayTlsRequirementErrors(config);
+  if (!errors.empty()) {
     std::string msg;
-    for (const std::string& e : loader.diagnostics().errors()) {
+    for (const std::string& e : errors) {
       if (!msg.empty()) msg += "\n";
       msg += e;
     }

@@ -209,15 +209,10 @@ class Importer {
     }
     return arr;
   }
-  std::string RequirementOf(const TomlValue* v, const std::string& key, bool may_require) {
+  std::string RequirementOf(const TomlValue* v, const std::string& key) {
     auto s = StringOf(v, key);
     if (!s) return "";
-    if (*s == "require" || *s == "required") {
-      if (may_require) return "require";
-      Warn(key, v->line, "'require' is not supported yet (DANE/MTA-STS not implemented); "
-                         "converted to 'optional'");
-      return "optional";
-    }
+    if (*s == "require" || *s == "required") return "require";
     if (*s == "disable" || *s == "disabled" || *s == "none" || *s == "false") return "disable";
     if (*s == "optional") return "optional";
     Warn(key, v->line, "'" + *s + "' is not optional/require/disable; not converted");
@@ -714,11 +709,10 @@ class Importer {
       return v;
     };
     std::string prefix = Join(base) + ".";
-    for (auto [legacy, field, may_require] :
-         {std::tuple{"starttls", "startTls", true}, {"dane", "dane", false},
-          {"mta-sts", "mtaSts", false}}) {
+    for (auto [legacy, field] : {std::pair{"starttls", "startTls"}, {"dane", "dane"},
+                                 {"mta-sts", "mtaSts"}}) {
       if (const TomlValue* v = get(legacy)) {
-        std::string r = RequirementOf(v, prefix + legacy, may_require);
+        std::string r = RequirementOf(v, prefix + legacy);
         if (!r.empty()) Set(tls, field, Str(r));
       }
     }

@@ -112,6 +112,15 @@ void WriteDecision(Writer& w, const char* key, const ExplainedDecision& d) {
     }
     w.EndObject();
   }
+  if (!d.policy.empty()) {
+    w.Key("policy");
+    w.StartObject();
+    for (const auto& [name, value] : d.policy) {
+      w.Key(name.c_str(), static_cast<rj::SizeType>(name.size()));
+      w.String(value.c_str(), static_cast<rj::SizeType>(value.size()));
+    }
+    w.EndObject();
+  }
   w.EndObject();
 }
 
@@ -155,12 +164,58 @@ Explanation Explain(const Router& router, const ExplainQuery& query) {
   return Explain(router, env);
 }
 
+namespace {
+
+// The TLS policy that would apply (DESIGN.md §3, docs/TLS-POLICY.md): DANE and MTA-STS are
+// looked up per MX host on Mx routes only; a relay route that would require them is an error.
+void DescribeTlsPolicy(const StatusOr<Decision<Route>>& route, const TlsStrategy& s,
+                       ExplainedDecision* out) {
+  auto ms = [](Millis m) { return std::to_string(m.count()) + "ms"; };
+  out->policy = {{"startTls", std::string(TlsRequirementName(s.start_tls))},
+                 {"dane", std::string(TlsRequirementName(s.dane))},
+                 {"mtaSts", std::string(TlsRequirementName(s.mta_sts))},
+                 {"allowInvalidCerts", s.allow_invalid_certs ? "true" : "false"},
+                 {"tlsTimeout", ms(s.tls_timeout)},
+                 {"mtaStsTimeout", ms(s.mta_sts_timeout)}};
+  std::string applies;
+  if (!route.ok()) {
+    applies = "unknown (no route)";
+  } else if (route->object->kind == Route::Kind::kLocal) {
+    applies = "none: local delivery";
+  } else if (route->object->kind == Route::Kind::kRelay) {
+    std::string key = RelayTlsRequirementKey(s);
+    if (!key.empty()) {
+      out->error = key + ": 'require' cannot apply to relay route '" + route->object->name +
+                   "' (DANE and MTA-STS are only used on Mx routes)";
+    }
+    applies = "startTls only: DANE and MTA-STS are not used on relay routes";
+  } else {
+    std::vector<std::string> parts;
+    if (s.dane != TlsRequirement::kDisable) {
+      parts.push_back(std::string("DANE ") + std::string(TlsRequirementName(s.dane)) +
+                      " (TLSA of each DNSSEC-secure MX host)");
+    }
+    if (s.mta_sts != TlsRequirement::kDisable) {
+      parts.push_back(std::string("MTA-STS ") + std::string(TlsRequirementName(s.mta_sts)) +
+                      " (policy of the recipient domain, where DANE does not apply)");
+    }
+    if (parts.empty()) applies = "startTls only: DANE and MTA-STS disabled";
+    for (const auto& p : parts) applies += (applies.empty() ? "" : "; ") + p;
+  }
+  out->policy.emplace_back("applies", applies);
+}
+
+}  // namespace
+
 Explanation Explain(const Router& router, const Envelope& env) {
   Explanation e;
-  e.route = ExplainOne(router.DecideRoute(env), env);
+  auto route = router.DecideRoute(env);
+  auto tls = router.DecideTls(env);
+  e.route = ExplainOne(route, env);
   e.schedule = ExplainOne(router.DecideSchedule(env), env);
   e.connection = ExplainOne(router.DecideConnection(env), env);
-  e.tls = ExplainOne(router.DecideTls(env), env);
+  e.tls = ExplainOne(tls, env);
+  if (tls.ok()) DescribeTlsPolicy(route, *tls->object, &e.tls);
   return e;
 }
 
@@ -185,6 +240,10 @@ std::string ExplanationToText(const Explanation& e) {
       out += "ERROR " + d.error + "\n";
       return;
     }
+    std::string policy;
+    for (const auto& [name, value] : d.policy) {
+      policy.append(policy.empty() ? "" : " ").append(name).append("=").append(value);
+    }
     out += d.name + "  (" + (d.rule >= 0 ? "rule " + std::to_string(d.rule) : "else") + ")";
     if (!d.variables.empty()) {
       out += "  with";
@@ -196,6 +255,7 @@ std::string ExplanationToText(const Explanation& e) {
       }
     }
     out += "\n";
+    if (!policy.empty()) out.append("            policy: ").append(policy).append("\n");
   };
   line("route:      ", e.route);
   line("schedule:   ", e.schedule);

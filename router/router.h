@@ -55,6 +55,9 @@ struct ExplainedDecision {
   int rule = -1;      // matching rule index, -1 = else
   std::vector<std::pair<std::string, Value>> variables;  // variables read (owned), slot order
   std::string error;  // non-empty when the decision failed (unknown computed name, ...)
+  // tls only: the settings of the chosen strategy and which policies (DANE, MTA-STS) would
+  // apply on the chosen route, as (key, text) pairs in display order.
+  std::vector<std::pair<std::string, std::string>> policy;
 };
 
 struct Explanation {

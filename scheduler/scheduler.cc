@@ -498,6 +498,7 @@ void Scheduler::Dispatch(const std::shared_ptr<const proto::MessageRecord>& shar
                     : message.ret() == proto::RET_HEADERS ? transport::DsnRet::kHeaders
                                                           : transport::DsnRet::kUnspecified;
   req.message.envid = message.env_id();
+  req.message.tls_report = message.source() == proto::SOURCE_REPORT;
   auto txn = std::make_unique<Txn>();
   txn->msg_id = message.id();
   txn->queue = queue;

@@ -181,4 +181,12 @@ std::optional<uint64_t> ParseMessageId(std::string_view hex) {
   return v;
 }
 
+std::string MtaStsPolicyKey(std::string_view domain) {
+  std::string key(kMetaMtaStsPrefix);
+  key.append(domain);
+  return key;
+}
+
+std::string MtaStsPolicyPrefixEnd() { return "sts0"; }  // '0' follows '/'
+
 }  // namespace outpost::storage

@@ -17,6 +17,8 @@
 //                 "c/" kind "/" name   (kind: state, queue, domain, misc)   int64 counter (8, LE,
 //                                                                           merge = add)
 //                 "a/" ┌─ msg id (8) ─┐                                     "" (message active)
+//                 "sts/" domain                                             cached MTA-STS policy
+//                                                                           (tlspolicy text form)
 //
 // Only the due index is scanned by the scheduler: `queue | 0x00 | due` means a scan for one
 // queue up to `now` touches only due entries. A queue name never contains 0x00.
@@ -95,6 +97,11 @@ inline constexpr std::string_view kMetaActivePrefix = "a/";
 std::string CounterKey(std::string_view kind, std::string_view name);  // "c/kind/name"
 std::string CounterPrefix(std::string_view kind);                      // "c/kind/"
 std::string ActiveMessageKey(uint64_t msg_id);
+// The MTA-STS policy cache (transport/tlspolicy/policy_cache.h): "sts/<domain>", scanned with
+// [kMetaMtaStsPrefix, MtaStsPolicyPrefixEnd()).
+inline constexpr std::string_view kMetaMtaStsPrefix = "sts/";
+std::string MtaStsPolicyKey(std::string_view domain);
+std::string MtaStsPolicyPrefixEnd();  // "sts0", the first key after the prefix
 
 // The value format of counters (8 bytes, little-endian two's complement).
 std::string EncodeCounter(int64_t v);

@@ -137,6 +137,46 @@ TEST(Router, ExplanationTextNamesRuleAndVariables) {
       << text;
 }
 
+// `route explain` shows the TLS policy that would apply: DANE/MTA-STS per MX host on Mx routes,
+// startTls only on a relay route, and a relay route whose strategy requires DANE is an error.
+TEST(Router, ExplanationShowsTheTlsPolicy) {
+  Router router(MustLoad(R"j({
+    "routes": [{"@type": "Relay", "name": "hub", "address": "10.0.0.1"}],
+    "tlsStrategies": [{"name": "strict", "dane": "require", "mtaSts": "disable"}],
+    "strategy": {"route": {"match": [{"if": "rcpt_domain == 'hub.net'", "then": "'hub'"}], "else": "'mx'"},
+                 "tls": {"match": [{"if": "rcpt_domain != 'hub.net'", "then": "'strict'"},
+                                   {"if": "rcpt_domain == 'hub.net' && retry_num > 0", "then": "'strict'"}],
+                         "else": "'default'"}}
+  })j"));
+  Explanation mx = Explain(router, For("u@dane.test", "dane.test"));
+  ASSERT_TRUE(mx.ok());
+  std::string json = ExplanationToJson(mx);
+  rj::Document doc;
+  doc.Parse(json.c_str());
+  ASSERT_FALSE(doc.HasParseError()) << json;
+  EXPECT_STREQ(doc["tls"]["policy"]["dane"].GetString(), "require");
+  EXPECT_STREQ(doc["tls"]["policy"]["mtaSts"].GetString(), "disable");
+  EXPECT_NE(std::string(doc["tls"]["policy"]["applies"].GetString()).find("DANE require"),
+            std::string::npos);
+  EXPECT_NE(ExplanationToText(mx).find("policy: startTls=optional dane=require"),
+            std::string::npos)
+      << ExplanationToText(mx);
+
+  Explanation relay = Explain(router, For("u@hub.net", "hub.net"));
+  ASSERT_TRUE(relay.ok());
+  EXPECT_EQ(relay.tls.policy.back().second,
+            "startTls only: DANE and MTA-STS are not used on relay routes");
+
+  Envelope retry = For("u@hub.net", "hub.net");
+  retry.retry_num = 1;
+  Explanation bad = Explain(router, retry);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.tls.error.find("tlsStrategies.strict.dane: 'require' cannot apply to relay route "
+                               "'hub'"),
+            std::string::npos)
+      << bad.tls.error;
+}
+
 // A reload swaps the shared pointer while other threads decide; each decision sees one
 // complete config (old or new), never a mix, and the old one stays alive while in use.
 TEST(Router, AtomicSwapWhileDeciding) {

@@ -136,6 +136,8 @@ soa() {
 
 make_zones() {
   local z="$TLSTB_DIR/zones" k="$TLSTB_DIR/keys"
+  local RPT_PORT=""
+  [ "$HTTPS_PORT" = "443" ] || RPT_PORT=":$HTTPS_PORT"
   mkdir -p "$z" "$k"
   { soa; echo "@ MX 10 mx.dane.test."; echo "mx A $DANE_MX_IP"; tlsa_lines mx "$TLSA_311"
     echo "badtlsa MX 10 mx-badtlsa.dane.test."; echo "mx-badtlsa A $DANE_MX_IP"
@@ -146,7 +148,8 @@ make_zones() {
     > "$z/insecure.test.zone"
   { soa; echo "@ MX 10 mx.sts.test."; echo "mx A $STS_MX_IP"; echo "mta-sts A $STS_WEB_IP"
     echo '_mta-sts TXT "v=STSv1; id=20240101T000000;"'
-    echo '_smtp._tls TXT "v=TLSRPTv1; rua=https://mta-sts.sts.test/tlsrpt,mailto:tlsrpt@sts.test"'
+    # The report URI names the bed's HTTPS port (443 is implied when it is 443).
+    echo "_smtp._tls TXT \"v=TLSRPTv1; rua=https://mta-sts.sts.test$RPT_PORT/tlsrpt,mailto:tlsrpt@sts.test\""
   } > "$z/sts.test.zone"
   { soa; echo "ns A 127.0.0.1"
     local child

@@ -120,12 +120,20 @@ Status Daemon::OpenTransports() {
   resolver_ = std::move(*resolver);
   mx_planner_ = std::make_unique<transport::dns::MxResolver>(*resolver_, std::random_device{}());
   host_lookup_ = std::make_unique<ResolverHostLookup>(dispatcher_, *resolver_);
-  auto tls = transport::smtp::TlsClientContext::Create({});
-  if (!tls.ok()) return tls.status().Annotate("tls client");
+  auto tls = transport::smtp::TlsClientContext::Create({c.tls_policy.ca_file});
+  if (!tls.ok()) return tls.status().Annotate("tlsPolicy.caFile");
   tls_ = std::move(*tls);
+  auto tls_policy = TlsPolicyServices::Create(
+      dispatcher_, *resolver_, store_->store(), c.tls_policy, hostname_,
+      [this](queue::NewMessage m, std::function<void(StatusOr<uint64_t>)> done) {
+        scheduler_->Submit(std::move(m), std::move(done));
+      });
+  if (!tls_policy.ok()) return tls_policy.status().Annotate("tls policy");
+  tls_policy_ = std::move(*tls_policy);
   transport::smtp::SmtpDelivererOptions so;
   so.mx_concurrency = c.queue.mx_concurrency;
   so.default_ehlo_hostname = hostname_;
+  so.tls_policy = &tls_policy_->evaluator();
   deliverer_ =
       std::make_unique<transport::smtp::SmtpDeliverer>(dispatcher_, *tls_, dispatcher_.clock(), so);
   auto maildir = MaildirOptionsFor(c, hostname_);
@@ -164,6 +172,7 @@ Status Daemon::Start() {
   OUTPOST_RETURN_IF_ERROR(admin_->Start());
   ingest_loops_->Start();
   purger_->Start(PurgeIntervalFor(router_->config().queue));
+  tls_policy_->Start();
   scheduler_->Start();
   OUTPOST_LOG_INFO("outpostd.started", {"config", config_path_}, {"hostname", hostname_},
                    {"data_dir", router_->config().server.data_dir},

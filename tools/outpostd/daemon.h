@@ -20,6 +20,7 @@
 #include "tools/outpostd/resolver_host_lookup.h"
 #include "tools/outpostd/retention_purger.h"
 #include "tools/outpostd/signal_watcher.h"
+#include "tools/outpostd/tls_policy_services.h"
 #include "transport/dns/cares_resolver.h"
 #include "transport/dns/mx_resolver.h"
 #include "transport/local/maildir_agent.h"
@@ -99,6 +100,7 @@ class Daemon {
   std::unique_ptr<transport::dns::CaresResolver> resolver_;
   std::unique_ptr<transport::dns::MxResolver> mx_planner_;
   std::unique_ptr<ResolverHostLookup> host_lookup_;
+  std::unique_ptr<TlsPolicyServices> tls_policy_;  // DANE, MTA-STS, TLS-RPT (Mx routes)
   std::unique_ptr<transport::smtp::TlsClientContext> tls_;
   std::unique_ptr<transport::smtp::SmtpDeliverer> deliverer_;
   // The Maildir agent is rebuilt on SIGHUP (local domains, users and root may change).

@@ -101,6 +101,9 @@ struct DeliveryMessage {
   bool eight_bit = false;    // BODY=8BITMIME
   DsnRet ret = DsnRet::kUnspecified;
   std::string envid;
+  // A TLS-RPT report (source 'report'): RFC 8460 §5.3.1 says it must be delivered despite
+  // TLS policy failures and not counted in the next report, so DANE/MTA-STS are not applied.
+  bool tls_report = false;
 };
 
 // Connection strategy resolved for one host/IP (DESIGN.md §3 connectionStrategies).
@@ -182,6 +185,9 @@ struct TargetHost {
   std::string name;                    // host name, no trailing dot (or an IP literal)
   std::vector<std::string> addresses;  // IPv4/IPv6 literals
   uint16_t port = 25;
+  // Mx routes: the MX answer and every address answer used for this host were DNSSEC-
+  // authenticated (AD bit from the validating resolver): DANE may apply (RFC 7672 §2.2).
+  bool dnssec_secure = false;
 };
 
 struct DeliveryRequest {

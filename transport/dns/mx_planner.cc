@@ -54,6 +54,7 @@ MxCandidates SelectMxHosts(std::string_view domain, const DnsResult& mx_answer,
                            const MxPlanOptions& options, std::mt19937_64& rng) {
   MxCandidates out;
   const std::string name = NormalizeDnsName(domain);
+  out.authenticated = mx_answer.authenticated;
   switch (mx_answer.outcome) {
     case DnsOutcome::kNxDomain:
       out.failure = Failure(OutcomeKind::kPermFail, 550, "5.1.2",
@@ -137,6 +138,7 @@ MxPlan AssignAddresses(const MxCandidates& candidates,
   std::vector<MxCandidate> hosts = candidates.hosts;
   std::vector<std::vector<std::string>> addresses(hosts.size());
   std::vector<std::string> errors(hosts.size());
+  std::vector<bool> secure(hosts.size(), candidates.authenticated);
   bool any_temporary = false;
   std::optional<uint16_t> self_preference;
   for (size_t i = 0; i < hosts.size(); ++i) {
@@ -149,6 +151,7 @@ MxPlan AssignAddresses(const MxCandidates& candidates,
     for (const DnsResult& a : host_answers) {
       if (a.outcome == DnsOutcome::kAnswer) {
         addresses[i].insert(addresses[i].end(), a.addresses.begin(), a.addresses.end());
+        if (!a.authenticated) secure[i] = false;
         continue;
       }
       if (a.outcome == DnsOutcome::kTempFail) any_temporary = true;
@@ -177,6 +180,7 @@ MxPlan AssignAddresses(const MxCandidates& candidates,
     target.name = hosts[i].name;
     target.port = options.port;
     target.addresses = std::move(addresses[i]);
+    target.dnssec_secure = secure[i];
     const size_t cap = std::max<uint32_t>(1, options.max_multihomed);
     if (target.addresses.size() > cap) target.addresses.resize(cap);
     plan.hosts.push_back(std::move(target));

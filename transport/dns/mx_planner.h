@@ -53,6 +53,7 @@ struct MxCandidate {
 struct MxCandidates {
   std::vector<MxCandidate> hosts;  // in the order to try them
   bool implicit_mx = false;        // no MX records: the domain itself (RFC 5321 §5.1)
+  bool authenticated = false;      // the MX answer (or its denial) carried the AD bit
   std::optional<MxPlanFailure> failure;
 };
 
@@ -81,7 +82,8 @@ struct MxPlan {
 
 // Stage 2. `answers[i]` belongs to `candidates.hosts[i]`. Addresses are ordered by the
 // strategy (v4ThenV6: A records first) and capped at max_multihomed (0 counts as 1). A candidate
-// with no address is skipped. A candidate whose address is one of our endpoints removes itself and
+// with no address is skipped. A host is dnssec_secure when the MX answer and each of its address
+// answers that gave addresses were authenticated. A candidate whose address is one of our endpoints removes itself and
 // every candidate at its preference or worse (nothing left -> permanent 5.4.6).
 // No host left: implicit MX whose domain has no address -> permanent 5.1.2; otherwise
 // temporary `dns` 4.4.3 (an MX host's DNS may be fixed before the message expires).

@@ -47,7 +47,7 @@ DeliveryAttempt::DeliveryAttempt(SmtpDeliverer& owner, DeliveryRequest request,
   for (size_t i = 0; i < request_.recipients.size(); ++i) pending_.push_back(i);
 }
 
-DeliveryAttempt::~DeliveryAttempt() = default;
+DeliveryAttempt::~DeliveryAttempt() { *alive_ = false; }
 
 void DeliveryAttempt::Start() {
   std::string key;
@@ -110,6 +110,25 @@ void DeliveryAttempt::TryNext() {
   TlsPolicy tls;
   if (!ResolvePolicies(host, ip, &conn, &tls)) return Finish();
   if (conn.ehlo_hostname.empty()) conn.ehlo_hostname = owner_.options_.default_ehlo_hostname;
+  const bool mx_route = std::holds_alternative<MxRoute>(request_.route);
+  if (!mx_route && (tls.dane == TlsMode::kRequire || tls.mta_sts == TlsMode::kRequire)) {
+    // DANE and MTA-STS never apply to a configured relay: requiring them there is an operator
+    // error, reported as one instead of silently delivering without them.
+    std::string key = "tlsStrategies." + tls.strategy_name +
+                      (tls.dane == TlsMode::kRequire ? ".dane" : ".mtaSts");
+    OUTPOST_LOG_ERROR("smtp.config_error", {"msg", HexId(request_.message.id)},
+                      {"route", request_.route_name}, {"key", key});
+    SmtpReply r{451, "4.3.5",
+                "configuration error: " + key + " is 'require', which relay route '" +
+                    request_.route_name + "' cannot satisfy (DANE and MTA-STS apply to Mx routes)"};
+    result_.hosts_tried.push_back(HostAttempt{host.name, ip, ErrorClass::kConfig, r, 0});
+    FailAllPending(OutcomeKind::kTempFail, ErrorClass::kConfig, r);
+    return Finish();
+  }
+  if (mx_route && owner_.options_.tls_policy != nullptr && !request_.message.tls_report &&
+      host_tls_idx_ != host_idx_) {
+    return EvaluateHostTls(host, tls);
+  }
 
   config_ = SessionConfig();
   config_.host_name = host.name;
@@ -124,6 +143,23 @@ void DeliveryAttempt::TryNext() {
   config_.tls_timeout = tls.tls_timeout;
   config_.auth_username = auth_username_;
   config_.auth_secret = auth_secret_;
+  std::string tls_tag;
+  if (const auto* e = CurrentHostTls()) {
+    using Auth = tlspolicy::HostTlsRequirement::Authentication;
+    const auto& req = e->requirement;
+    if (req.tls_required) {
+      config_.starttls = TlsMode::kRequire;  // never plaintext to this host
+      config_.plaintext_only = false;
+    }
+    if (req.authentication == Auth::kDane) {
+      config_.dane_tlsa = req.dane_records;
+      config_.dane_names = req.dane_reference_names;
+      config_.allow_invalid_certs = false;
+    } else if (req.authentication == Auth::kWebPki) {
+      config_.allow_invalid_certs = false;
+    }
+    tls_tag = tlspolicy::RequirementTag(req);
+  }
 
   down_key_ = ip + "|" + std::to_string(host.port);
   host_started_ = owner_.dispatcher_.clock().MonotonicNow();
@@ -142,9 +178,90 @@ void DeliveryAttempt::TryNext() {
       request_.route_name, host.name, ip, host.port, conn.source_ip, conn.ehlo_hostname,
       tls.strategy_name, conn.strategy_name, auth_username_ + '\0' + auth_secret_,
       std::to_string(static_cast<int>(protocol_)) + (implicit_tls_ ? "i" : "-") +
-          (config_.allow_invalid_certs ? "a" : "v") + (plaintext_only_ ? "p" : "t") +
-          std::to_string(static_cast<int>(tls.starttls))});
+          (config_.allow_invalid_certs ? "a" : "v") + (config_.plaintext_only ? "p" : "t") +
+          std::to_string(static_cast<int>(config_.starttls)) + tls_tag});
   OpenSession(true);
+}
+
+const tlspolicy::HostTlsEvaluation* DeliveryAttempt::CurrentHostTls() const {
+  if (!host_tls_ || host_tls_idx_ != host_idx_) return nullptr;
+  return &*host_tls_;
+}
+
+void DeliveryAttempt::EvaluateHostTls(const TargetHost& host, const TlsPolicy& tls) {
+  const auto& mx = std::get<MxRoute>(request_.route);
+  owner_.options_.tls_policy->Evaluate(
+      mx.domain, host, tls,
+      [this, alive = alive_, idx = host_idx_](tlspolicy::HostTlsEvaluation e) {
+        if (!*alive) return;
+        host_tls_ = std::move(e);
+        host_tls_idx_ = idx;
+        if (host_tls_->requirement.action != tlspolicy::HostTlsRequirement::Action::kProceed) {
+          return SkipHostForPolicy();
+        }
+        TryNext();
+      });
+}
+
+void DeliveryAttempt::SkipHostForPolicy() {
+  const TargetHost& host = hosts_[host_idx_];
+  const auto& req = host_tls_->requirement;
+  const bool permanent = req.action == tlspolicy::HostTlsRequirement::Action::kFail;
+  SmtpReply r{permanent ? 550 : 451, permanent ? "5.7.5" : "4.7.5", req.reason};
+  config_ = SessionConfig();
+  config_.host_name = host.name;
+  config_.address = host.addresses.empty() ? "" : host.addresses.front();
+  host_started_ = owner_.dispatcher_.clock().MonotonicNow();
+  OUTPOST_LOG_INFO("smtp.host_skipped_by_tls_policy", {"msg", HexId(request_.message.id)},
+                   {"host", host.name}, {"error", ErrorClassName(req.error)},
+                   {"reason", req.reason});
+  RecordHost(req.error, r);
+  FailureVerdict v;
+  v.next = NextStep::kNextHost;
+  v.kind = permanent ? OutcomeKind::kPermFail : OutcomeKind::kTempFail;
+  v.error = req.error;
+  v.reply = r;
+  NoteFailure(v);
+  owner_.options_.tls_policy->RecordFailure(
+      *host_tls_,
+      tlspolicy::TlsRptResultForBlockedHost(host_tls_->dane, host_tls_->sts_decision), host.name,
+      config_.address, req.reason);
+  Follow(v);
+  TryNext();
+}
+
+void DeliveryAttempt::ApplyHostTlsToFailure(const SessionFailure& failure,
+                                            FailureVerdict* verdict) {
+  const auto* e = CurrentHostTls();
+  if (e == nullptr) return;
+  using Auth = tlspolicy::HostTlsRequirement::Authentication;
+  using tlspolicy::TlsRptResultType;
+  std::optional<TlsRptResultType> type;
+  switch (failure.kind) {
+    case FailureKind::kStartTlsUnavailable:
+      type = TlsRptResultType::kStartTlsNotSupported;
+      break;
+    case FailureKind::kDaneVerify:
+    case FailureKind::kTlsHandshake:
+      type = TlsRptResultType::kValidationFailure;
+      break;
+    case FailureKind::kTlsVerify:
+      type = failure.detail.find("hostname mismatch") != std::string::npos
+                 ? TlsRptResultType::kCertificateHostMismatch
+             : failure.detail.find("expired") != std::string::npos
+                 ? TlsRptResultType::kCertificateExpired
+                 : TlsRptResultType::kCertificateNotTrusted;
+      break;
+    default:
+      return;  // not a TLS failure: nothing for TLS-RPT, last_error stays as classified
+  }
+  const auto& req = e->requirement;
+  if (req.tls_required && verdict->error == ErrorClass::kTls) {
+    verdict->error = req.authentication == Auth::kWebPki ? ErrorClass::kMtaSts : ErrorClass::kDane;
+    verdict->reply.enhanced = "4.7.5";
+  }
+  owner_.options_.tls_policy->RecordFailure(*e, *type, config_.host_name, config_.address,
+                                            failure.detail);
 }
 
 void DeliveryAttempt::OpenSession(bool allow_pooled) {
@@ -162,6 +279,15 @@ void DeliveryAttempt::OpenSession(bool allow_pooled) {
 void DeliveryAttempt::OnOpened(std::optional<SessionFailure> failure) {
   if (!failure) {
     owner_.down_hosts_.MarkUp(down_key_);
+    if (const auto* e = CurrentHostTls()) {
+      owner_.options_.tls_policy->RecordSessionReady(*e, config_.host_name, config_.address);
+      if (!reused_ && e->requirement.tls_required) {
+        OUTPOST_LOG_INFO("smtp.tls_policy_applied", {"msg", HexId(request_.message.id)},
+                         {"host", config_.host_name}, {"ip", config_.address},
+                         {"policy", tlspolicy::TlsRptPolicyTypeName(e->rpt_policy.type)},
+                         {"reason", e->requirement.reason});
+      }
+    }
     return RunTransaction();
   }
   if (reused_) {
@@ -170,6 +296,7 @@ void DeliveryAttempt::OnOpened(std::optional<SessionFailure> failure) {
     return OpenSession(false);
   }
   FailureVerdict v = ClassifyFailure(*failure, Context());
+  ApplyHostTlsToFailure(*failure, &v);
   OUTPOST_LOG_INFO("smtp.session_failed", {"msg", HexId(request_.message.id)},
                    {"host", config_.host_name}, {"ip", config_.address},
                    {"stage", StageName(failure->stage)}, {"kind", FailureKindName(failure->kind)},

@@ -5,6 +5,7 @@
 // through ClassifyFailure()/ClassifyRecipient(); this class only follows their verdicts.
 // Internal to SmtpDeliverer; loop thread only.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "transport/smtp/classify.h"
 #include "transport/smtp/destination_limiter.h"
 #include "transport/smtp/session.h"
+#include "transport/tlspolicy/host_tls_evaluator.h"
 
 namespace outpost::transport::smtp {
 
@@ -30,6 +32,14 @@ class DeliveryAttempt {
   void TryNext();
   bool ResolvePolicies(const TargetHost& host, const std::string& ip, ConnectionPolicy* conn,
                        TlsPolicy* tls);
+  // DANE / MTA-STS for the current host (Mx routes with a tls_policy): looked up once per
+  // host, then TryNext() again; a host the policy rules out is skipped here.
+  void EvaluateHostTls(const TargetHost& host, const TlsPolicy& tls);
+  void SkipHostForPolicy();
+  // Under a DANE / MTA-STS requirement a TLS failure is that policy's (last_error dane /
+  // mta-sts), and counts for TLS-RPT.
+  void ApplyHostTlsToFailure(const SessionFailure& failure, FailureVerdict* verdict);
+  const tlspolicy::HostTlsEvaluation* CurrentHostTls() const;
   void OpenSession(bool allow_pooled);
   void OnOpened(std::optional<SessionFailure> failure);
   void RunTransaction();
@@ -79,6 +89,11 @@ class DeliveryAttempt {
   std::string furthest_host_, furthest_ip_;
   bool only_permanent_failures_ = true;  // e.g. every host lacks SMTPUTF8 -> 5.6.7
   bool any_failure_ = false;
+
+  // The TLS policy verdict of hosts_[host_tls_idx_].
+  std::optional<tlspolicy::HostTlsEvaluation> host_tls_;
+  size_t host_tls_idx_ = SIZE_MAX;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace outpost::transport::smtp

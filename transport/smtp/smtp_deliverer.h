@@ -20,6 +20,10 @@
 #include "transport/smtp/host_down_tracker.h"
 #include "transport/smtp/tls_client.h"
 
+namespace outpost::transport::tlspolicy {
+class HostTlsEvaluator;
+}
+
 namespace outpost::transport::smtp {
 
 class DeliveryAttempt;
@@ -30,6 +34,9 @@ struct SmtpDelivererOptions {
   uint32_t mx_concurrency = 20;  // per recipient domain (queue.mxConcurrency)
   // EHLO name when the connection strategy gives none (the server hostname).
   std::string default_ehlo_hostname = "localhost";
+  // DANE / MTA-STS / TLS-RPT for Mx routes (not owned, outlives the deliverer); null = none
+  // (relay routes never use it: DANE and MTA-STS do not apply to a configured relay).
+  tlspolicy::HostTlsEvaluator* tls_policy = nullptr;
 };
 
 class SmtpDeliverer {

@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 #include <strings.h>
 
+#include <optional>
 #include <utility>
 
 namespace outpost::transport::tlspolicy {
@@ -70,7 +71,10 @@ MtaStsFetchResult Failed(MtaStsFetchFailure failure, Status status) {
 }  // namespace
 
 struct MtaStsFetcher::Job {
-  std::string host;  // mta-sts.<domain>
+  std::string host;  // mta-sts.<domain>, or the report URI's host
+  uint16_t port = 443;
+  std::string path;
+  std::optional<std::string> post_body;  // a TLS-RPT report (PostReport), else a policy GET
   Callback done;
   std::unique_ptr<Timer> deadline;
   bool tried_aaaa = false;
@@ -113,13 +117,29 @@ MtaStsFetcher::~MtaStsFetcher() {
 }
 
 void MtaStsFetcher::Fetch(std::string_view domain, Millis timeout, Callback done) {
-  uint64_t id = next_id_++;
   auto job = std::make_unique<Job>();
   job->host = MtaStsPolicyHost(domain);
+  job->port = options_.port;
+  job->path = std::string(kMtaStsPolicyPath);
   job->done = std::move(done);
+  Start(std::move(job), timeout);
+}
+
+void MtaStsFetcher::PostReport(std::string_view host, uint16_t port, std::string_view path,
+                               std::string body, Millis timeout, Callback done) {
+  auto job = std::make_unique<Job>();
+  job->host = dns::NormalizeDnsName(host);
+  job->port = port;
+  job->path = std::string(path.empty() ? "/" : path);
+  job->post_body = std::move(body);
+  job->done = std::move(done);
+  Start(std::move(job), timeout);
+}
+
+void MtaStsFetcher::Start(std::unique_ptr<Job> job, Millis timeout) {
+  uint64_t id = next_id_++;
   job->deadline = dispatcher_.CreateTimer([this, id] {
-    Finish(id, Failed(MtaStsFetchFailure::kFetchError,
-                      Status::Timeout("MTA-STS policy fetch timed out")));
+    Finish(id, Failed(MtaStsFetchFailure::kFetchError, Status::Timeout("HTTPS request timed out")));
   });
   job->deadline->Enable(timeout);
   std::string host = job->host;
@@ -176,7 +196,7 @@ void MtaStsFetcher::Connect(uint64_t id, const std::string& ip) {
   bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
   job.ssl = ssl;
   job.conn = evhttp_connection_base_bufferevent_new(dispatcher_.base(), nullptr, bev, ip.c_str(),
-                                                    options_.port);
+                                                    job.port);
   if (job.conn == nullptr) {
     bufferevent_free(bev);
     Finish(id, Failed(MtaStsFetchFailure::kFetchError,
@@ -193,8 +213,16 @@ void MtaStsFetcher::Connect(uint64_t id, const std::string& ip) {
   evhttp_add_header(headers, "Host", job.host.c_str());
   evhttp_add_header(headers, "Connection", "close");
   evhttp_add_header(headers, "User-Agent", "outpost-mta-sts");
+  evhttp_cmd_type method = EVHTTP_REQ_GET;
+  if (job.post_body) {
+    // RFC 8460 §5.3.1: the report as the POST body.
+    method = EVHTTP_REQ_POST;
+    evhttp_add_header(headers, "Content-Type", "application/tlsrpt+json");
+    evbuffer_add(evhttp_request_get_output_buffer(req), job.post_body->data(),
+                 job.post_body->size());
+  }
   // On failure evhttp_make_request frees the request and reports through the callbacks.
-  evhttp_make_request(job.conn, req, EVHTTP_REQ_GET, std::string(kMtaStsPolicyPath).c_str());
+  evhttp_make_request(job.conn, req, method, job.path.c_str());
 }
 
 void MtaStsFetcher::OnRequestDone(evhttp_request* req, void* arg) {
@@ -222,6 +250,16 @@ void MtaStsFetcher::OnResponse(uint64_t id, evhttp_request* req) {
     Finish(id, Failed(MtaStsFetchFailure::kFetchError,
                       Status::Unavailable("MTA-STS: fetch from " + job.host + " failed: " +
                                           std::string(HttpErrorName(job.arg->error)))));
+    return;
+  }
+  if (job.post_body) {
+    if (code >= 200 && code < 300) {
+      Finish(id, MtaStsFetchResult{});
+    } else {
+      Finish(id, Failed(MtaStsFetchFailure::kFetchError,
+                        Status::Unavailable("TLS-RPT: " + job.host + " answered HTTP " +
+                                            std::to_string(code))));
+    }
     return;
   }
   if (code != 200) {

@@ -1,6 +1,7 @@
 #pragma once
 
-// Fetches https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461 §3.3) with libevent's HTTP
+// Fetches https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461 §3.3) (and posts TLS-RPT
+// reports to https rua URIs the same way) with libevent's HTTP
 // client over bufferevent_openssl. The host name is resolved through our Resolver (never the
 // system resolver: nothing may block the loop, and tests point it at their own DNS), the
 // certificate must be WebPKI-valid for mta-sts.<domain> (system store or a CA bundle), redirects
@@ -71,10 +72,16 @@ class MtaStsFetcher final : public PolicyFetcher {
   // `timeout` is the TLS strategy's mtaStsTimeout and covers DNS, connect, TLS and transfer.
   void Fetch(std::string_view domain, Millis timeout, Callback done) override;
 
+  // POSTs a TLS-RPT report (RFC 8460 §5.3.1, application/tlsrpt+json) to https://host:port/path
+  // with the same resolver, CA bundle and certificate checks. Ok for any 2xx answer.
+  void PostReport(std::string_view host, uint16_t port, std::string_view path, std::string body,
+                  Millis timeout, Callback done);
+
   size_t InFlightForTest() const { return jobs_.size(); }
 
  private:
   struct Job;
+  void Start(std::unique_ptr<Job> job, Millis timeout);
   MtaStsFetcher(LibeventDispatcher& dispatcher, dns::Resolver& resolver,
                 MtaStsFetcherOptions options, SSL_CTX* ctx);
   void OnAddress(uint64_t id, dns::DnsType type, dns::DnsResult result);

@@ -287,3 +287,33 @@ TEST(AssignAddresses, PassesStageOneFailureThrough) {
 
 }  // namespace
 }  // namespace outpost::transport::dns
+
+namespace outpost::transport::dns {
+namespace {
+
+// DANE may only apply to a host whose MX answer and address answers were all authenticated
+// (RFC 7672 §2.2): the plan carries that per host.
+TEST(AssignAddresses, DnssecSecureNeedsTheMxAndEveryUsedAddressAnswerAuthenticated) {
+  DnsResult mx = MxAnswer({{10, "a.example"}, {20, "b.example"}});
+  mx.authenticated = true;
+  DnsResult a_secure = Addresses({"192.0.2.1"});
+  a_secure.authenticated = true;
+  DnsResult b_insecure = Addresses({"192.0.2.2"});
+  DnsResult no_aaaa = Outcome(DnsOutcome::kNoData);  // gave no address: does not count
+  MxPlanOptions o;
+  auto candidates = Select(mx, o);
+  ASSERT_TRUE(candidates.authenticated);
+  auto plan = AssignAddresses(candidates, {{a_secure, no_aaaa}, {b_insecure, no_aaaa}}, o);
+  ASSERT_EQ(plan.hosts.size(), 2u);
+  EXPECT_TRUE(plan.hosts[0].dnssec_secure);
+  EXPECT_FALSE(plan.hosts[1].dnssec_secure);
+
+  mx.authenticated = false;
+  auto insecure = AssignAddresses(Select(mx, o), {{a_secure, no_aaaa}, {a_secure, no_aaaa}}, o);
+  ASSERT_EQ(insecure.hosts.size(), 2u);
+  EXPECT_FALSE(insecure.hosts[0].dnssec_secure);
+  EXPECT_FALSE(insecure.hosts[1].dnssec_secure);
+}
+
+}  // namespace
+}  // namespace outpost::transport::dns

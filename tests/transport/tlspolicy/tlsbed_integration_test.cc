@@ -410,7 +410,8 @@ TEST_F(TlsBedTest, TlsRptRecordFromDns) {
   ASSERT_EQ(txt.outcome, dns::DnsOutcome::kAnswer) << txt.detail;
   auto record = ParseTlsRptTxt(txt.txt);
   ASSERT_TRUE(record.ok()) << record.status().ToString();
-  EXPECT_EQ(record->rua, (std::vector<std::string>{"https://mta-sts.sts.test/tlsrpt",
+  EXPECT_EQ(record->rua, (std::vector<std::string>{"https://mta-sts.sts.test:" +
+                                                       bed_->Get("HTTPS_PORT") + "/tlsrpt",
                                                    "mailto:tlsrpt@sts.test"}));
 }
 
