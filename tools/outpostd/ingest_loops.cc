@@ -1,6 +1,9 @@
 #include "tools/outpostd/ingest_loops.h"
 
+#include <pthread.h>
+
 #include <future>
+#include <string>
 #include <utility>
 
 #include "common/logging.h"
@@ -42,8 +45,12 @@ class IngestLoops::Loop {
   IngestSink& bridge() { return *bridge_; }
   std::vector<std::unique_ptr<SmtpListener>>& listeners() { return listeners_; }
 
-  void Start() {
-    thread_ = std::thread([this] { dispatcher_->Run(); });
+  void Start(size_t index) {
+    thread_ = std::thread([this, index] {
+      // Named for top -H, perf and /proc/PID/task: "ingest-0", "ingest-1", ...
+      pthread_setname_np(pthread_self(), ("ingest-" + std::to_string(index)).c_str());
+      dispatcher_->Run();
+    });
   }
   void Stop() {
     if (dispatcher_ == nullptr) return;
@@ -126,7 +133,7 @@ Status IngestLoops::AddListener(smtp_server::ListenerOptions options) {
 void IngestLoops::Start() {
   if (started_ || stopped_) return;
   started_ = true;
-  for (auto& loop : loops_) loop->Start();
+  for (size_t i = 0; i < loops_.size(); ++i) loops_[i]->Start(i);
 }
 
 void IngestLoops::StopAccepting() {
