@@ -68,7 +68,8 @@ class QueueStore {
   // Up to `limit` unleased recipients of `queue` whose due time is <= now, earliest first.
   // Cost is proportional to the due (and leased) entries visited, not to the queue size.
   StatusOr<std::vector<DueItem>> DueScan(std::string_view queue, int64_t now_unix_ms, size_t limit);
-  // DueScan + TryLease of every item returned.
+  // DueScan + TryLease of every item returned; past `limit`, also the following due keys of
+  // the last message taken (so a message is decided whole, not in slices of `limit`).
   StatusOr<std::vector<DueItem>> LeaseDue(std::string_view queue, int64_t now_unix_ms,
                                           size_t limit);
   // The earliest due time of an unleased recipient of `queue` (for the one wake-up timer).

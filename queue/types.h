@@ -86,6 +86,9 @@ struct AttemptInfo {
   std::string reply_text;
   std::string error_class = "none";  // last_error class name
   int64_t duration_ms = 0;
+  // False for a deferral that reached no network (destination marked down): it counts as an
+  // attempt (retry_num, last_error, last_reply) but the history keeps real attempts only.
+  bool in_history = true;
 };
 
 // A change of one recipient decided by the scheduler. Fields left nullopt stay as they are.

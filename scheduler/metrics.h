@@ -25,6 +25,7 @@ struct SchedulerMetrics {
   uint64_t dsns_enqueued = 0;     // failure/delay/success reports written
   uint64_t store_errors = 0;      // failed scans or outcome writes (retried later)
   uint64_t recipients_parked = 0; // waiting in memory for a destination slot or a resume
+  uint64_t deferred_destination_down = 0;  // deferred without a transaction (DestinationHealth)
 
   void RecordLatency(int64_t ms);
 };

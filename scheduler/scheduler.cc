@@ -100,7 +100,8 @@ Scheduler::Scheduler(Dispatcher& dispatcher, queue::QueueStore& store,
       router_(std::move(router)),
       agents_(std::move(agents)),
       options_(std::move(options)),
-      dsn_writer_(options_.dsn_random ? options_.dsn_random : dsn::SeededRandomBits(RandomSeed())) {
+      dsn_writer_(options_.dsn_random ? options_.dsn_random : dsn::SeededRandomBits(RandomSeed())),
+      health_(options_.destination_down) {
   if (!options_.random) options_.random = SeededRandom(RandomSeed());
   options_.scan_batch = std::max<size_t>(options_.scan_batch, 1);
   options_.max_recipients_per_pump = std::max<size_t>(options_.max_recipients_per_pump, 1);
@@ -234,8 +235,9 @@ bool Scheduler::ScanQueue(const std::string& queue, int64_t now, size_t* budget,
   const size_t free_slots = cap - st.in_flight;
   const size_t min_free = std::max<size_t>(1, std::min<size_t>(cap, options_.scan_batch) / 4);
   if (st.in_flight > 0 && free_slots < min_free) return true;
-  // A batch never leases more recipients than the queue has free transaction slots: each
-  // recipient makes at most one transaction, so the cap holds without releasing leases.
+  // A batch leases no more recipients than the queue has free transaction slots (each
+  // recipient makes at most one transaction), plus the rest of its last message (LeaseDue):
+  // a group that then finds no slot releases its leases (DispatchOrPark).
   const size_t limit = std::min({options_.scan_batch, *budget, free_slots});
   auto items = store_.LeaseDue(queue, now, limit);
   if (!items.ok()) {
@@ -243,7 +245,7 @@ bool Scheduler::ScanQueue(const std::string& queue, int64_t now, size_t* budget,
     OUTPOST_LOG_ERROR("due_scan_failed", {"queue", queue}, {"error", items.status().ToString()});
     return false;
   }
-  *more = items->size() == limit;
+  *more = items->size() >= limit;
   // Fewer than asked: nothing else is due now; RearmTimer asks the store for the next time.
   st.next_due_hint = *more ? now : kDueUnknown;
   if (items->empty()) return true;
@@ -410,11 +412,10 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
       Group g;
       g.route = &r;
       g.domain = domain;
+      g.dest_key = DestinationKey(r, domain);
       if (r.kind == router::Route::Kind::kMx) {
-        g.dest_key = "dest:mx:" + domain;
         g.dest_limit = router->config().queue.mx_concurrency;
       } else if (r.kind == router::Route::Kind::kRelay) {
-        g.dest_key = "dest:relay:" + r.name;
         g.dest_limit = r.concurrency;
       }
       groups.push_back(std::move(g));
@@ -432,7 +433,13 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
       immediate.push_back(MakeItem(PlanPostpone(rec, now + options_.overflow_retry.count()), rec));
     }
   }
-  for (auto& g : groups) DispatchOrPark(shared_message, body, queue, g, &immediate);
+  for (auto& g : groups) {
+    if (const auto* down = health_.DownAt(g.dest_key, now)) {
+      DeferDown(message, *router, lower, g, *down, &immediate);
+    } else {
+      DispatchOrPark(shared_message, body, queue, g, &immediate);
+    }
+  }
   if (!immediate.empty()) Write(message, body, std::move(immediate));
 }
 
@@ -460,6 +467,58 @@ void Scheduler::DispatchOrPark(const std::shared_ptr<const proto::MessageRecord>
     return;
   }
   Dispatch(shared_message, body, queue, group);
+}
+
+void Scheduler::DeferDown(const proto::MessageRecord& message, const router::Router& router,
+                          const std::shared_ptr<const std::vector<std::string>>& lower,
+                          const Group& group, const DestinationHealth::Down& down,
+                          std::vector<Item>* immediate) {
+  const int64_t now = dispatcher_.clock().NowUnixMs();
+  transport::RecipientOutcome outcome;
+  outcome.kind = transport::OutcomeKind::kTempFail;
+  outcome.error = down.error;
+  outcome.reply = down.reply;
+  outcome.reply.text = "destination " + group.dest_key.substr(group.dest_key.find(':') + 1) +
+                       " marked down (" + down.reply.text + ")";
+  const AttemptMeta meta{group.route->name, now, 0};
+  const int64_t spread = std::max<int64_t>(1, down.period.count() / 10);
+  for (const auto* r : group.rcpts) {
+    PlannedChange plan = PlanAttemptOutcome(message, *r, outcome, meta,
+                                            ContextFor(ScheduleOf(*router_, *r), now));
+    if (plan.change.attempt) plan.change.attempt->in_history = false;
+    if (queue::IsPending(plan.change.new_state) && plan.change.next_attempt_unix_ms &&
+        NextAttemptGoesTo(message, router, lower, *r, down.error, now) == group.dest_key) {
+      // Re-timed only when the next attempt would go to the same destination: a route that
+      // fails over on retry_num (the seed's `retry_num > 1`) keeps its own retry time.
+      const int64_t retime =
+          down.until_unix_ms + static_cast<int64_t>(options_.random() % static_cast<uint64_t>(spread));
+      plan.change.next_attempt_unix_ms = std::max(*plan.change.next_attempt_unix_ms, retime);
+    }
+    immediate->push_back(MakeItem(std::move(plan), *r));
+  }
+  metrics_.deferred_destination_down += group.rcpts.size();
+}
+
+std::string Scheduler::DestinationKey(const router::Route& route, const std::string& domain) {
+  switch (route.kind) {
+    case router::Route::Kind::kMx: return "dest:mx:" + domain;
+    case router::Route::Kind::kRelay: return "dest:relay:" + route.name;
+    case router::Route::Kind::kLocal: break;
+  }
+  return "";
+}
+
+std::string Scheduler::NextAttemptGoesTo(const proto::MessageRecord& message,
+                                         const router::Router& router,
+                                         const std::shared_ptr<const std::vector<std::string>>& lower,
+                                         const proto::RecipientRecord& rec,
+                                         transport::ErrorClass error, int64_t now) {
+  EnvelopeFields env = EnvelopeForRecord(message, lower, rec, now);
+  env.retry_num += 1;
+  env.last_error = std::string(transport::ErrorClassName(error));
+  auto route = router.DecideRoute(env.View());
+  if (!route.ok()) return "";
+  return DestinationKey(*route->object, env.rcpt_domain);
 }
 
 void Scheduler::Dispatch(const std::shared_ptr<const proto::MessageRecord>& shared_message,
@@ -550,6 +609,7 @@ void Scheduler::OnTransactionDone(uint64_t txn_id, transport::DeliveryResult res
                                dispatcher_.clock().MonotonicNow() - txn->started)
                                .count();
   metrics_.RecordLatency(duration);
+  health_.Record(txn->dest_key, result, dispatcher_.clock().NowUnixMs());
   if (result.possible_duplicate) {
     OUTPOST_LOG_WARN("possible_duplicate", {"id", Hex(txn->msg_id)}, {"route", txn->route_name});
   }
@@ -811,6 +871,7 @@ void Scheduler::Release(queue::Selection sel, OpDone done) {
 
 void Scheduler::RetryNow(queue::Selection sel, OpDone done) {
   UnparkAll();
+  health_.Clear();  // "retry now" means a real attempt, also for a destination marked down
   store_.RetryNow(std::move(sel), WakeAfter(std::move(done)));
 }
 

@@ -29,6 +29,7 @@
 #include "queue/dsn/dsn_composer.h"
 #include "queue/queue_store.h"
 #include "router/router.h"
+#include "scheduler/destination_health.h"
 #include "scheduler/dsn_writer.h"
 #include "scheduler/metrics.h"
 #include "scheduler/outcome_planner.h"
@@ -44,7 +45,8 @@ using AgentMap = std::map<router::Route::Kind, transport::DeliveryAgent*>;
 
 struct SchedulerOptions {
   size_t scan_batch = 256;                // recipients leased per due-index scan
-  size_t max_recipients_per_pump = 4096;  // then the loop yields to other events
+  // Then the loop yields (polls I/O) before the next pump: bounds how long ingest waits.
+  size_t max_recipients_per_pump = 1024;
   // Recipients held in memory per virtual queue while their destination is at its
   // concurrency limit or suspended. Beyond it they are postponed in the store by
   // `overflow_retry` (no attempt counted) so memory stays bounded.
@@ -52,6 +54,10 @@ struct SchedulerOptions {
   Millis overflow_retry{std::chrono::minutes(1)};
   Millis config_retry{std::chrono::minutes(5)};  // DESIGN.md §4 'config' failures
   Millis store_error_backoff{std::chrono::seconds(5)};
+  // A destination whose transaction failed to connect for every recipient is down for this
+  // long (doubling per failed probe); its due recipients are deferred without a transaction
+  // until then (DestinationHealth).
+  DestinationHealth::Options destination_down;
   RandomSource random;           // retry jitter; default: seeded from std::random_device
   dsn::RandomBits dsn_random;    // MIME boundaries; default: seeded from std::random_device
   std::string fallback_hostname = "localhost";  // when server.hostname is empty
@@ -95,6 +101,8 @@ class Scheduler {
   // waiting in memory for a destination slot are let go first so the action applies now.
   void Hold(queue::Selection sel, bool pause_expiry, OpDone done);
   void Release(queue::Selection sel, OpDone done);
+  // Also forgets which destinations are marked down (DestinationHealth), so the retried
+  // recipients get a real attempt.
   void RetryNow(queue::Selection sel, OpDone done);
   // With `bounce`, a failure DSN covers the cancelled recipients (NOTIFY permitting).
   void Cancel(queue::Selection sel, bool bounce, OpDone done);
@@ -165,6 +173,19 @@ class Scheduler {
                       const std::string& queue, Group& group, std::vector<Item>* immediate);
   void Dispatch(const std::shared_ptr<const proto::MessageRecord>& message, BodyCache& body,
                 const std::string& queue, Group& group);
+  // Defers `group` (bound for a destination that is down) as one counted attempt that reached
+  // no network, re-timed to the end of the down period (spread by up to a tenth of it).
+  void DeferDown(const proto::MessageRecord& message, const router::Router& router,
+                 const std::shared_ptr<const std::vector<std::string>>& lower, const Group& group,
+                 const DestinationHealth::Down& down, std::vector<Item>* immediate);
+  // The destination key ("dest:mx:<domain>", "dest:relay:<route>", "" for Local) the route
+  // decision gives `rec` once this failure is counted ("" when the decision fails).
+  static std::string NextAttemptGoesTo(const proto::MessageRecord& message,
+                                       const router::Router& router,
+                                       const std::shared_ptr<const std::vector<std::string>>& lower,
+                                       const proto::RecipientRecord& rec,
+                                       transport::ErrorClass error, int64_t now);
+  static std::string DestinationKey(const router::Route& route, const std::string& domain);
   void OnTransactionDone(uint64_t txn_id, transport::DeliveryResult result);
   // Writes planned changes of one message: one ApplyOutcome per DSN event (the DSN in the
   // same batch), changes without a DSN riding with the first.
@@ -217,6 +238,7 @@ class Scheduler {
   uint64_t next_txn_id_ = 1;
   size_t pending_writes_ = 0;
   SchedulerMetrics metrics_;
+  DestinationHealth health_;
 };
 
 }  // namespace outpost::scheduler

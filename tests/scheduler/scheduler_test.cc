@@ -176,7 +176,10 @@ TEST_F(SchedulerTest, ExpiryByTtlFailsWithLastErrorAndSendsFailureDsn) {
   };
   const uint64_t id = Submit(Message({"a@dead.test"}));
   RunFor(minutes(11));
-  EXPECT_EQ(CallsFor(mx, id), 5u);  // 0, 2, 4, 6, 8; at 10 the TTL wins over the attempt
+  // Attempts at 0, 2, 4, 6, 8; at 10 the TTL wins over the attempt. The one at 8 is made
+  // without a transaction: the destination is marked down from 6 until 10 (30 s, doubling
+  // per failed probe), as the transport's own down-host memory would have answered it.
+  EXPECT_EQ(CallsFor(mx, id), 4u);
   const auto r = Rcpt(id);
   EXPECT_EQ(State(r), RecipientState::kFailed);
   EXPECT_EQ(r.last_error(), "connection");
@@ -319,6 +322,88 @@ TEST_F(SchedulerTest, PerDestinationLimitDoesNotStarveOthersNorCountAttempts) {
   EXPECT_EQ(State(Rcpt(s1)), RecipientState::kDelivered);
   EXPECT_EQ(State(Rcpt(s3)), RecipientState::kDelivered);
   EXPECT_EQ(Rcpt(s3).retry_num(), 1u);  // exactly its one real attempt
+}
+
+// A transaction that reached no host marks its destination down: recipients bound there are
+// deferred without a transaction (a counted attempt, DESIGN.md §5, kept out of the history)
+// and re-timed to the end of the down period; other destinations are unaffected; the first
+// transaction after the period is the probe, and a success marks the destination up again.
+TEST_F(SchedulerTest, DownDestinationDefersInBulkUntilItsPeriodEnds) {
+  SchedulerOptions options;
+  options.destination_down.initial = minutes(10);  // longer than retry[0] = 2m
+  Start(kBaseConfig, options);
+  const uint64_t first = Submit(Message({"a@dead.test"}));
+  ASSERT_EQ(mx.calls.size(), 1u);
+  mx.Complete(0, AllSame(mx.calls[0].request, Temp(ErrorClass::kConnection, 0, "refused")));
+  Settle();
+  const int64_t down_until = clock.NowUnixMs() + 600000;
+  EXPECT_EQ(Rcpt(first).retry_num(), 1u);
+
+  const uint64_t second = Submit(Message({"b@dead.test", "c@dead.test", "d@alive.test"}));
+  ASSERT_EQ(mx.calls.size(), 2u) << "only the live destination gets a transaction";
+  EXPECT_EQ(std::get<transport::MxRoute>(mx.calls[1].request.route).domain, "alive.test");
+  for (uint32_t i = 0; i < 2; ++i) {
+    const auto r = Rcpt(second, i);
+    EXPECT_EQ(State(r), RecipientState::kDeferred);
+    EXPECT_EQ(r.retry_num(), 1u);
+    EXPECT_EQ(r.last_error(), "connection");
+    EXPECT_NE(r.last_reply().text().find("marked down"), std::string::npos);
+    EXPECT_EQ(r.attempts_size(), 0) << "the history keeps real attempts only";
+    EXPECT_GE(r.next_attempt_unix_ms(), down_until);
+    EXPECT_LE(r.next_attempt_unix_ms(), down_until + 60000);  // spread: a tenth of the period
+  }
+  EXPECT_EQ(scheduler->metrics().deferred_destination_down, 2u);
+
+  // The first recipient's own retry (2m) comes inside the period: deferred again, no call.
+  RunFor(minutes(3));
+  EXPECT_EQ(mx.calls.size(), 2u);
+  EXPECT_EQ(Rcpt(first).retry_num(), 2u);
+  EXPECT_GE(Rcpt(first).next_attempt_unix_ms(), down_until);
+
+  // After the period the probe goes out; it succeeds and the rest follow at once.
+  RunFor(minutes(8));
+  ASSERT_GE(mx.calls.size(), 3u);
+  mx.CompleteAll(Delivered());
+  Settle();
+  RunFor(minutes(2));
+  mx.CompleteAll(Delivered());
+  Settle();
+  EXPECT_EQ(State(Rcpt(first)), RecipientState::kDelivered);
+  EXPECT_EQ(State(Rcpt(second, 0)), RecipientState::kDelivered);
+  EXPECT_EQ(State(Rcpt(second, 1)), RecipientState::kDelivered);
+  EXPECT_EQ(Rcpt(second, 0).attempts_size(), 1);
+}
+
+// A counted deferral that makes the route fail over is not held back to the end of the down
+// period: the next attempt goes to the fallback at the recipient's own retry time.
+TEST_F(SchedulerTest, DownDestinationDoesNotDelayRetryNumFailover) {
+  SchedulerOptions options;
+  options.destination_down.initial = hours(1);
+  Start(R"({
+    "server": {"hostname": "mta.outpost.test"},
+    "routes": [{"@type": "Relay", "name": "primary", "address": "127.0.0.1", "port": 2525},
+               {"@type": "Relay", "name": "fallback", "address": "127.0.0.2", "port": 2526}],
+    "strategy": {"route": {"match": [{"if": "retry_num > 1", "then": "'fallback'"}],
+                           "else": "'primary'"}}
+  })", options);
+  relay.script = [](const DeliveryRequest& r) {
+    return r.route_name == "primary" ? AllSame(r, Temp(ErrorClass::kConnection))
+                                     : AllSame(r, Delivered());
+  };
+  const uint64_t other = Submit(Message({"b@dest.test"}));  // marks 'primary' down for 1 h
+  const uint64_t id = Submit(Message({"a@dest.test"}));     // deferred at once (retry_num 1)
+  EXPECT_EQ(relay.calls.size(), 1u);
+  EXPECT_EQ(Rcpt(id).retry_num(), 1u);
+  EXPECT_GE(Rcpt(id).next_attempt_unix_ms(), clock.NowUnixMs() + 3600000)
+      << "retry_num 2 still routes to primary: re-timed to the end of the down period";
+  EXPECT_EQ(Rcpt(other).retry_num(), 1u);
+  RunFor(minutes(3));  // other's retry (2m): deferred again, now retry_num 2 -> fallback next
+  EXPECT_EQ(Rcpt(other).retry_num(), 2u);
+  EXPECT_LE(Rcpt(other).next_attempt_unix_ms(), clock.NowUnixMs() + 300000);
+  RunFor(minutes(6));
+  ASSERT_EQ(relay.calls.size(), 2u);
+  EXPECT_EQ(relay.calls[1].request.route_name, "fallback");
+  EXPECT_EQ(State(Rcpt(other)), RecipientState::kDelivered);
 }
 
 TEST_F(SchedulerTest, RelayConcurrencyIsPerRoute) {
