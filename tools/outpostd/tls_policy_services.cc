@@ -221,13 +221,12 @@ void TlsRptReporter::SendReport(const std::string& domain, const std::string& js
                        [this, alive = alive_, domain, rua](tp::MtaStsFetchResult r) {
                          if (!*alive) return;
                          if (!r.ok()) {
-                           OUTPOST_LOG_WARN("tlsrpt.post_failed", {"domain", domain},
-                                            {"rua", rua}, {"error", r.status.message()});
+                           OUTPOST_LOG_WARN("tlsrpt.post_failed", {"domain", domain}, {"rua", rua},
+                                            {"error", r.status.message()});
                            return;
                          }
                          ++sent_;
-                         OUTPOST_LOG_INFO("tlsrpt.report_posted", {"domain", domain},
-                                          {"rua", rua});
+                         OUTPOST_LOG_INFO("tlsrpt.report_posted", {"domain", domain}, {"rua", rua});
                        });
   }
 }
@@ -238,6 +237,7 @@ StatusOr<std::unique_ptr<TlsPolicyServices>> TlsPolicyServices::Create(
     LibeventDispatcher& dispatcher, transport::dns::Resolver& resolver, storage::Store& store,
     const router::TlsPolicyConfig& config, const std::string& hostname, SubmitFn submit) {
   std::unique_ptr<TlsPolicyServices> s(new TlsPolicyServices());
+  s->dispatcher_ = &dispatcher;
   s->cache_store_ = std::make_unique<StorePolicyCacheStore>(store, dispatcher);
   s->cache_ = std::make_unique<tp::MtaStsPolicyCache>(dispatcher.clock(), s->cache_store_.get());
   OUTPOST_RETURN_IF_ERROR(s->cache_->Load());
@@ -256,8 +256,7 @@ StatusOr<std::unique_ptr<TlsPolicyServices>> TlsPolicyServices::Create(
     ro.interval = config.report_interval;
     ro.hostname = hostname;
     ro.organization = config.report_organization.empty() ? hostname : config.report_organization;
-    ro.contact =
-        config.report_contact.empty() ? "postmaster@" + hostname : config.report_contact;
+    ro.contact = config.report_contact.empty() ? "postmaster@" + hostname : config.report_contact;
     ro.sender = config.report_sender.empty() ? "noreply-smtp-tls-reporting@" + hostname
                                              : config.report_sender;
     s->reporter_ = std::make_unique<TlsRptReporter>(dispatcher, resolver, *s->fetcher_,
@@ -271,6 +270,23 @@ StatusOr<std::unique_ptr<TlsPolicyServices>> TlsPolicyServices::Create(
 
 void TlsPolicyServices::Start() {
   if (reporter_) reporter_->Start();
+  refresh_timer_ = dispatcher_->CreateTimer([this] {
+    RefreshDuePolicies();
+    refresh_timer_->Enable(std::chrono::hours(1));
+  });
+  refresh_timer_->Enable(std::chrono::hours(1));
+}
+
+void TlsPolicyServices::RefreshDuePolicies() {
+  for (const std::string& domain : cache_->DueForRefresh()) {
+    // The source refetches (the entry is older than refresh_after) and updates the cache; a
+    // failure keeps the cached policy, as at delivery time.
+    source_->Get(domain, transport::TlsMode::kOptional, fetch_timeout_,
+                 [domain](tp::MtaStsLookup l) {
+                   OUTPOST_LOG_DEBUG("mta_sts.refreshed", {"domain", domain},
+                                     {"ok", l.failure ? "no" : "yes"}, {"detail", l.detail});
+                 });
+  }
 }
 
 }  // namespace outpost::daemon

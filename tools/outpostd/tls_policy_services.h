@@ -109,10 +109,15 @@ class TlsPolicyServices {
   transport::tlspolicy::HostTlsEvaluator& evaluator() { return *evaluator_; }
   transport::tlspolicy::TlsRptCollector& collector() { return collector_; }
   TlsRptReporter* reporter() { return reporter_.get(); }
+  // Starts the report job and the hourly proactive refresh of cached MTA-STS policies older
+  // than a day (RFC 8461 §3.3), so max_age keeps being extended for domains we mail often.
   void Start();
 
  private:
   TlsPolicyServices() = default;
+  void RefreshDuePolicies();
+
+  Millis fetch_timeout_{std::chrono::minutes(5)};
 
   std::unique_ptr<StorePolicyCacheStore> cache_store_;
   std::unique_ptr<transport::tlspolicy::MtaStsPolicyCache> cache_;
@@ -121,6 +126,8 @@ class TlsPolicyServices {
   transport::tlspolicy::TlsRptCollector collector_;
   std::unique_ptr<transport::tlspolicy::HostTlsEvaluator> evaluator_;
   std::unique_ptr<TlsRptReporter> reporter_;
+  Dispatcher* dispatcher_ = nullptr;
+  std::unique_ptr<Timer> refresh_timer_;  // last: destroyed first
 };
 
 }  // namespace outpost::daemon

@@ -58,9 +58,9 @@ HostTlsEvaluation HostTlsEvaluator::Finish(const std::string& domain, const std:
   HostTlsEvaluation e;
   e.dane = std::move(dane);
   e.sts = std::move(sts);
-  e.sts_decision = DecideMtaSts(e.dane.verdict == DaneVerdict::kNoDane ? policy.mta_sts
-                                                                       : TlsMode::kDisable,
-                                e.sts.policy, host);
+  e.sts_decision =
+      DecideMtaSts(e.dane.verdict == DaneVerdict::kNoDane ? policy.mta_sts : TlsMode::kDisable,
+                   e.sts.policy, host);
   e.requirement = CombineTlsRequirements(e.dane, e.sts_decision);
   e.rpt_policy = TlsRptPolicyFor(domain, e.dane, e.sts.policy);
   OUTPOST_LOG_DEBUG("tls_policy.host", {"domain", domain}, {"mx", host},

@@ -29,7 +29,7 @@ namespace outpost::transport::tlspolicy {
 
 struct HostTlsEvaluation {
   DaneDecision dane;
-  MtaStsLookup sts;                // empty when DANE decided or MTA-STS is off
+  MtaStsLookup sts;  // empty when DANE decided or MTA-STS is off
   MtaStsHostDecision sts_decision;
   HostTlsRequirement requirement;  // what the session must do (or why the host is skipped)
   TlsRptPolicy rpt_policy;         // what TLS-RPT counts this host's session against
