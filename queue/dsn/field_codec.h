@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"
+
 namespace outpost::dsn {
 
 // RFC 5322 §2.1.1: lines must not exceed 998 octets (plus CRLF); 78 is the polite width.
@@ -22,8 +24,8 @@ std::string SanitizeFieldText(std::string_view in, bool allow_utf8);
 
 // True when every byte is < 0x80.
 bool IsAscii(std::string_view s);
-// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points > U+10FFFF).
-bool IsValidUtf8(std::string_view s);
+// Well-formed UTF-8: outpost::IsValidUtf8 (common/utf8.h).
+using ::outpost::IsValidUtf8;
 
 // "Name: value\r\n", folded before white space so lines stay within kFoldWidth where a
 // break exists. A run without white space longer than allowed is split hard (a space is

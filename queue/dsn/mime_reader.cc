@@ -1,5 +1,6 @@
 #include "queue/dsn/mime_reader.h"
 
+#include "common/base64.h"
 #include "queue/dsn/field_codec.h"
 
 namespace outpost::dsn {
@@ -22,40 +23,11 @@ bool NextLine(std::string_view* in, std::string_view* line) {
 
 bool IsFieldNameChar(char c) { return c > 32 && c < 127 && c != ':'; }
 
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
-}
-
-// Lenient base64: characters outside the alphabet (line breaks, padding) are skipped.
-std::string DecodeBase64(std::string_view in) {
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    int v = Base64Value(c);
-    if (v < 0) continue;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 // RFC 2045 §6.7: "=HH" escapes, "=" at the end of a line is a soft line break.
@@ -218,7 +190,7 @@ StatusOr<std::vector<std::string_view>> SplitMultipart(std::string_view body,
 StatusOr<std::string> DecodeBody(std::string_view body, std::optional<std::string> encoding) {
   std::string cte = encoding ? AsciiLower(TrimWhitespace(*encoding)) : "7bit";
   if (cte == "7bit" || cte == "8bit" || cte == "binary" || cte.empty()) return std::string(body);
-  if (cte == "base64") return DecodeBase64(body);
+  if (cte == "base64") return Base64DecodeLenient(body);
   if (cte == "quoted-printable") return DecodeQuotedPrintable(body);
   return Status::InvalidArgument("unknown Content-Transfer-Encoding '" +
                                  SanitizeFieldText(cte, false) + "'");

@@ -24,6 +24,7 @@
 #include "router/router.h"
 #include "router/secret_resolver.h"
 #include "scheduler/scheduler.h"
+#include "tests/common/temp_dir.h"
 #include "tools/admin/admin_api.h"
 #include "tools/admin/admin_http_server.h"
 #include "tools/outpost/admin_client.h"
@@ -94,9 +95,6 @@ inline const char* kConfig = R"({
 class AdminEnv : public ::testing::Test {
  public:
   AdminEnv() {
-    std::string tmpl = "/tmp/outpost-admin-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    dir_ = tmpl;
     loop_ = std::make_unique<LibeventDispatcher>();
     // The loop must keep running while idle: a never-firing timer keeps libevent busy.
     thread_ = std::thread([this]() {
@@ -110,8 +108,6 @@ class AdminEnv : public ::testing::Test {
     loop_->Exit();
     thread_.join();
     loop_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   // Runs `fn` on the loop thread and waits for it.
@@ -228,7 +224,8 @@ class AdminEnv : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  ::outpost::testing::TempDir tmp_{"outpost-admin"};  // first: removed after everything
+  const std::string dir_ = tmp_.path();
   std::unique_ptr<LibeventDispatcher> loop_;
   std::thread thread_;
   std::unique_ptr<Timer> keepalive_;

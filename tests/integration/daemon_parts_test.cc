@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/fake_dispatcher.h"
 #include "queue/queue_store.h"
+#include "tests/common/temp_dir.h"
 #include "tools/outpostd/data_dir_lock.h"
 #include "tools/outpostd/mx_agent.h"
 #include "tools/outpostd/queue_ingest_sink.h"
@@ -28,22 +29,7 @@ using transport::DeliveryResult;
 using transport::dns::DnsOutcome;
 using transport::dns::DnsType;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/outpostd-test-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::outpost::testing::TempDir;
 
 TEST(DataDirLock, SecondHolderGetsAClearMessageWithThePid) {
   TempDir dir;

@@ -11,26 +11,9 @@
 
 #include "common/fake_dispatcher.h"
 #include "queue/queue_store.h"
+#include "tests/common/temp_dir.h"
 
 namespace outpost::testing {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/outpost-test-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // Calls `start(callback)` and pumps `d` until the callback ran; returns its argument.
 template <typename T, typename Start>

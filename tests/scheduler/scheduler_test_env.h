@@ -22,6 +22,7 @@
 #include "router/router.h"
 #include "router/secret_resolver.h"
 #include "scheduler/scheduler.h"
+#include "tests/common/temp_dir.h"
 #include "transport/api/delivery.h"
 
 namespace outpost::scheduler::testing {
@@ -167,23 +168,16 @@ inline const char* kBaseConfig = R"({
 
 class SchedulerEnv : public ::testing::Test {
  protected:
-  SchedulerEnv() {
-    std::string tmpl = "/tmp/outpost-sched-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    dir_ = tmpl;
-    SetLogSink(&logs);
-  }
+  SchedulerEnv() { SetLogSink(&logs); }
   ~SchedulerEnv() override {
     scheduler.reset();
     store.reset();
     SetLogSink(nullptr);
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   void OpenStore() {
     queue::QueueStoreOptions o;
-    o.store.path = dir_ + "/db";
+    o.store.path = dir() + "/db";
     o.store.min_free_space_bytes = 0;
     auto s = queue::QueueStore::Open(o, dispatcher);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -294,8 +288,12 @@ class SchedulerEnv : public ::testing::Test {
     store.reset();
   }
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return tmp_.path(); }
 
+ private:
+  ::outpost::testing::TempDir tmp_{"outpost-sched"};  // first: removed after everything
+
+ protected:
   CapturingSink logs;
   FakeClock clock;
   FakeDispatcher dispatcher{clock};
@@ -306,9 +304,6 @@ class SchedulerEnv : public ::testing::Test {
   FakeAgent relay{dispatcher};
   std::unique_ptr<Scheduler> scheduler;
   uint64_t jitter_value = 10000;  // RetryDelay factor exactly 1.0
-
- private:
-  std::string dir_;
 };
 
 }  // namespace outpost::scheduler::testing

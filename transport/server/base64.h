@@ -1,15 +1,10 @@
 #pragma once
-
-#include <string>
-#include <string_view>
-
-#include "common/status.h"
+// The SMTP server's base64 is the common one (common/base64.h).
+#include "common/base64.h"
 
 namespace outpost::smtp_server {
 
-// Standard base64 with padding (RFC 4648 4), as SASL (RFC 4954) uses it.
-std::string Base64Encode(std::string_view in);
-// Strict: only the standard alphabet, correct padding, no whitespace.
-StatusOr<std::string> Base64Decode(std::string_view in);
+using ::outpost::Base64Decode;
+using ::outpost::Base64Encode;
 
 }  // namespace outpost::smtp_server

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "common/utf8.h"
 
 namespace outpost::smtp_server {
 
@@ -35,8 +36,8 @@ struct PathOptions {
 // gives a value or kInvalidArgument with a human-readable reason.
 StatusOr<ParsedPath> ParsePath(std::string_view in, const PathOptions& options);
 
-// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
-bool IsValidUtf8(std::string_view s);
+// Well-formed UTF-8: outpost::IsValidUtf8 (common/utf8.h).
+using ::outpost::IsValidUtf8;
 
 // Domain or address literal, as used in a mailbox or an EHLO argument.
 bool IsValidDomainOrLiteral(std::string_view s, bool allow_utf8);

@@ -1,8 +1,8 @@
-#include "transport/server/base64.h"
+#include "common/base64.h"
 
 #include <cstdint>
 
-namespace outpost::smtp_server {
+namespace outpost {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -67,4 +67,23 @@ StatusOr<std::string> Base64Decode(std::string_view in) {
   return out;
 }
 
-}  // namespace outpost::smtp_server
+std::string Base64DecodeLenient(std::string_view in) {
+  std::string out;
+  out.reserve(in.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    int v = Value(c);
+    if (v < 0) continue;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+}  // namespace outpost
