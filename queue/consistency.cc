@@ -135,7 +135,9 @@ class Checker {
       if (!id || bodies_expected_.erase(*id) == 0) Problem("body without a message needing it");
     }
     OUTPOST_RETURN_IF_ERROR(cur->status());
-    for (size_t i = 0; i < bodies_expected_.size(); ++i) Problem("message body missing");
+    for (uint64_t id : bodies_expected_) {
+      Problem("message body of " + storage::FormatMessageId(id) + " missing");
+    }
     return Status::Ok();
   }
 

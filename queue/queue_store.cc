@@ -760,6 +760,7 @@ StatusOr<std::string> QueueStore::GetBody(uint64_t msg_id) {
 }
 
 StatusOr<ListPage> QueueStore::List(const ListOptions& options) {
+  if (options.filter.state == RecipientState::kFailed) return ListFailed(options);
   ListPage page;
   std::string lower;
   if (!options.cursor.empty()) {

@@ -115,7 +115,9 @@ class QueueStore {
   StatusOr<QueuedMessage> Get(uint64_t msg_id);
   StatusOr<proto::RecipientRecord> GetRecipient(RecipientKey rcpt);
   StatusOr<std::string> GetBody(uint64_t msg_id);
-  // Pages in message id order; every message is visited exactly once across pages.
+  // Pages in message id order; every message is visited exactly once across pages. With
+  // filter state=failed it walks the failed index instead (list_failed.cc): pages in failure
+  // time order, cost bounded by the failed recipients in [failed_since, failed_until].
   StatusOr<ListPage> List(const ListOptions& options);
   // From counters kept in the meta CF by the same batches: O(#states + #queues + #domains).
   StatusOr<QueueStats> Stats(size_t top_destinations = 10);
@@ -156,6 +158,7 @@ class QueueStore {
   void Commit(storage::WriteBatch batch, std::function<void(Status)> done);
 
   StatusOr<std::optional<QueuedMessage>> Load(uint64_t msg_id);
+  StatusOr<ListPage> ListFailed(const ListOptions& options);
   // Moves an undecodable record to quarantine (fire and forget) and counts it.
   // The due keys of `queue` in [ScanStart, end) in order, skipping leased ones, until `limit`
   // unleased ones were found (leased on the way when `lease`). `end_due_ms` is the due time

@@ -22,6 +22,10 @@ bool RecipientMatches(const Filter& f, const proto::RecipientRecord& r) {
   if (!f.virtual_queue.empty() && r.virtual_queue() != f.virtual_queue) return false;
   if (!f.error_class.empty() && r.last_error() != f.error_class) return false;
   if (f.failed_since_unix_ms > 0 && r.failed_unix_ms() < f.failed_since_unix_ms) return false;
+  if (f.failed_until_unix_ms > 0 &&
+      (r.failed_unix_ms() <= 0 || r.failed_unix_ms() > f.failed_until_unix_ms)) {
+    return false;
+  }
   return true;
 }
 

@@ -130,6 +130,7 @@ struct Filter {
   int64_t received_before_unix_ms = 0;  // 0 = any age
   std::string error_class;              // last_error (replay --error)
   int64_t failed_since_unix_ms = 0;     // replay --since: failed at or after
+  int64_t failed_until_unix_ms = 0;     // replay --until: failed at or before (0 = any)
 };
 
 struct ListOptions {

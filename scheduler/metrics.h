@@ -21,6 +21,9 @@ struct SchedulerMetrics {
   uint64_t attempts = 0;  // transactions completed
   // Transactions in flight per virtual queue (queues known to the scheduler, 0 included).
   std::map<std::string, uint32_t> in_flight_by_queue;
+  // Recipient attempts that ended with an error, by last_error class (dns, connection, tls,
+  // unexpected-reply, ...): where deliveries fail, at a glance.
+  std::map<std::string, uint64_t> attempt_errors;
   uint64_t config_failures = 0;   // recipients deferred with last_error 'config'
   uint64_t dsns_enqueued = 0;     // failure/delay/success reports written
   uint64_t store_errors = 0;      // failed scans or outcome writes (retried later)

@@ -735,6 +735,9 @@ void Scheduler::WriteBatch(const proto::MessageRecord& message, BodyCache& body,
             const auto& att = item.plan.change.attempt;
             const std::string route = att ? att->route : "";
             ++metrics_.deliveries[{std::string(LogStatusName(item.plan.log_status)), route}];
+            if (att && !att->error_class.empty() && att->error_class != "none") {
+              ++metrics_.attempt_errors[att->error_class];
+            }
             OUTPOST_LOG_INFO(
                 "delivery", {"id", Hex(id)}, {"rcpt", item.address}, {"route", route},
                 {"host", att ? att->host : ""}, {"ip", att ? att->ip : ""},

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <sys/statvfs.h>
 
+#include <array>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -136,6 +138,8 @@ class Store::Impl {
   std::atomic<uint64_t> committed{0};
   std::atomic<uint64_t> failed{0};
   std::atomic<uint64_t> resumes{0};
+  std::array<std::atomic<uint64_t>, SyncLatency::kBoundsUs.size() + 1> sync_buckets{};
+  std::atomic<uint64_t> sync_sum_us{0};
 
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles[static_cast<int>(c)]; }
 
@@ -235,9 +239,20 @@ class Store::Impl {
     }
     rocksdb::WriteOptions wo;
     wo.sync = true;
+    const auto started = std::chrono::steady_clock::now();
     rocksdb::Status s = db->Write(wo, &wb);
+    RecordSync(std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count());
     synced_writes.fetch_add(1);
     return FromRocks(s, "write");
+  }
+
+  void RecordSync(int64_t us) {
+    size_t i = 0;
+    while (i < SyncLatency::kBoundsUs.size() && us > SyncLatency::kBoundsUs[i]) ++i;
+    sync_buckets[i].fetch_add(1, std::memory_order_relaxed);
+    sync_sum_us.fetch_add(static_cast<uint64_t>(us), std::memory_order_relaxed);
   }
 
   // mu held.
@@ -569,5 +584,15 @@ uint64_t Store::synced_writes() const { return impl_->synced_writes.load(); }
 uint64_t Store::committed_batches() const { return impl_->committed.load(); }
 uint64_t Store::failed_batches() const { return impl_->failed.load(); }
 uint64_t Store::resume_attempts() const { return impl_->resumes.load(); }
+
+SyncLatency Store::sync_latency() const {
+  SyncLatency l;
+  for (size_t i = 0; i < l.buckets.size(); ++i) {
+    l.buckets[i] = impl_->sync_buckets[i].load(std::memory_order_relaxed);
+    l.count += l.buckets[i];
+  }
+  l.sum_us = impl_->sync_sum_us.load(std::memory_order_relaxed);
+  return l;
+}
 
 }  // namespace outpost::storage

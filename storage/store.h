@@ -16,6 +16,7 @@
 //    errors that survive resume_give_up_after attempts make the store give up: it stops
 //    resuming and calls StoreOptions::on_unrecoverable once. The owner exits; the next open
 //    replays the WAL, which holds every write that was acknowledged.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -79,6 +80,15 @@ class Cursor {
   virtual Status status() const = 0;
 };
 
+// Durations of the synced writes (the WAL fsync dominates them), for /metrics.
+struct SyncLatency {
+  static constexpr std::array<int64_t, 10> kBoundsUs = {250,   500,   1000,   2500,   5000,
+                                                        10000, 25000, 50000, 100000, 1000000};
+  std::array<uint64_t, kBoundsUs.size() + 1> buckets{};  // not cumulative; last one is +Inf
+  uint64_t sum_us = 0;
+  uint64_t count = 0;
+};
+
 class Store {
  public:
   using Done = std::function<void(Status)>;
@@ -135,6 +145,7 @@ class Store {
   uint64_t committed_batches() const;  // caller batches made durable
   uint64_t failed_batches() const;
   uint64_t resume_attempts() const;
+  SyncLatency sync_latency() const;
 
   class Impl;
 

@@ -2,6 +2,9 @@
 // Prometheus rendering and the HTTP answer parser.
 #include <gtest/gtest.h>
 
+#include "common/utf8.h"
+
+#include "queue/record_filter.h"
 #include "tools/admin/bearer_auth.h"
 #include "tools/admin/metrics_text.h"
 #include "tools/admin/queue_json.h"
@@ -60,12 +63,30 @@ TEST(ParseFilterFields, MapsEveryFieldAndRejectsUnknownOnes) {
   EXPECT_EQ(spec->filter.received_before_unix_ms, 10'000'000 - 3'600'000);
   EXPECT_EQ(spec->filter.error_class, "dns");
   EXPECT_EQ(spec->filter.failed_since_unix_ms, 10'000'000 - 7'200'000);
-  EXPECT_EQ(spec->failed_until_unix_ms, 10'000'000 - 3'600'000);
+  EXPECT_EQ(spec->filter.failed_until_unix_ms, 10'000'000 - 3'600'000);
   auto bad = ParseFilterFields({{"domain", "x"}}, 0);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("unknown filter field 'domain'"), std::string::npos);
   EXPECT_FALSE(ParseFilterFields({{"state", "lost"}}, 0).ok());
   EXPECT_TRUE(ParseFilterFields({{"olderThan", "60000"}}, 100000).ok());
+}
+
+// replay --since/--until bound each recipient's failure time (not the message's): in a
+// message whose recipients failed at different times only those inside the window match.
+TEST(ParseFilterFields, SinceAndUntilSelectRecipientsByTheirFailureTime) {
+  auto spec = ParseFilterFields({{"since", "3h"}, {"until", "1h"}}, 10'000'000);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  auto failed_at = [](int64_t t) {
+    proto::RecipientRecord r;
+    r.set_state(proto::STATE_FAILED);
+    r.set_failed_unix_ms(t);
+    return r;
+  };
+  EXPECT_TRUE(queue::RecipientMatches(spec->filter, failed_at(10'000'000 - 2 * 3'600'000)));
+  EXPECT_TRUE(queue::RecipientMatches(spec->filter, failed_at(10'000'000 - 3'600'000)));
+  EXPECT_FALSE(queue::RecipientMatches(spec->filter, failed_at(10'000'000 - 1'800'000)));
+  EXPECT_FALSE(queue::RecipientMatches(spec->filter, failed_at(10'000'000 - 4 * 3'600'000)));
+  EXPECT_FALSE(queue::RecipientMatches(spec->filter, failed_at(0)));  // never failed
 }
 
 TEST(ToCrlf, NormalisesEveryLineEnding) {
@@ -127,6 +148,12 @@ TEST(RenderPrometheus, CumulativeHistogramAndEscapedLabels) {
   m.scheduler.attempt_latency_sum_ms = 70500;
   m.storage.synced_writes = 2;
   m.storage.committed_batches = 6;
+  m.scheduler.attempt_errors["dns"] = 3;
+  m.scheduler.attempt_errors["connection"] = 1;
+  m.storage.sync_latency.buckets[1] = 1;      // <= 500 us
+  m.storage.sync_latency.buckets.back() = 1;  // > 1 s
+  m.storage.sync_latency.sum_us = 1'500'400;
+  m.storage.sync_latency.count = 2;
   std::string text = RenderPrometheus(m);
   for (const char* line : {"outpost_queue_recipients{state=\"failed\"} 2\n",
                            "outpost_queue_recipients{state=\"held\"} 0\n",
@@ -140,7 +167,15 @@ TEST(RenderPrometheus, CumulativeHistogramAndEscapedLabels) {
                            "outpost_attempt_duration_seconds_sum 70.5\n",
                            "outpost_attempt_duration_seconds_count 4\n",
                            "outpost_storage_group_commit_batch_size_mean 3\n",
-                           "outpost_queue_store_read_ok 1\n"}) {
+                           "outpost_queue_store_read_ok 1\n",
+                           "outpost_attempt_errors_total{class=\"dns\"} 3\n",
+                           "outpost_attempt_errors_total{class=\"connection\"} 1\n",
+                           "outpost_storage_sync_write_duration_seconds_bucket{le=\"0.00025\"} 0\n",
+                           "outpost_storage_sync_write_duration_seconds_bucket{le=\"0.0005\"} 1\n",
+                           "outpost_storage_sync_write_duration_seconds_bucket{le=\"1\"} 1\n",
+                           "outpost_storage_sync_write_duration_seconds_bucket{le=\"+Inf\"} 2\n",
+                           "outpost_storage_sync_write_duration_seconds_sum 1.5004\n",
+                           "outpost_storage_sync_write_duration_seconds_count 2\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line << text;
   }
   m.queue.reset();
@@ -176,6 +211,33 @@ TEST(QueueJson, MessageShapeAndNullTimes) {
             R"("lastError":"unexpected-reply","lastReply":{"code":550,"enhanced":"","text":"","host":""},)"
             R"("nextAttemptAt":null,"expiresAt":null,"queue":"","attempts":[{"at":"2026-01-01T00:00:00Z",)"
             R"("route":"mx","host":"","ip":"","reply":"550 5.1.1 no such user","durationMs":12}]}]})");
+}
+
+// Stored text may hold any bytes (a peer's reply, an 8-bit address): the JSON must stay
+// valid UTF-8 for strict parsers, with the bad bytes visible as U+FFFD.
+TEST(QueueJson, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  queue::QueuedMessage qm;
+  qm.message.set_id(1);
+  qm.message.set_return_path(std::string("s\xe9@old.test", 11));  // Latin-1, not UTF-8
+  proto::RecipientRecord r;
+  r.set_address("caf\xc3\xa9@b.test");  // valid UTF-8 is kept as it is
+  r.mutable_last_reply()->set_code(450);
+  // Stray byte, an overlong '/', a surrogate, a cut-off sequence and a NUL.
+  r.mutable_last_reply()->set_text(std::string("busy \xff \xc0\xaf \xed\xa0\x80 \xe2\x82\0x", 18));
+  qm.recipients.push_back(r);
+  std::string json = MessageToJson(qm);
+  EXPECT_TRUE(IsValidUtf8(json)) << json;
+  rj::Document d;
+  d.Parse<rj::kParseValidateEncodingFlag>(json.data(), json.size());
+  ASSERT_FALSE(d.HasParseError()) << json;
+  EXPECT_EQ(std::string(d["returnPath"].GetString()), "s\xef\xbf\xbd@old.test");
+  const auto& rcpt = d["recipients"][0];
+  EXPECT_EQ(std::string(rcpt["address"].GetString()), "caf\xc3\xa9@b.test");
+  const std::string fffd = "\xef\xbf\xbd";
+  EXPECT_EQ(std::string(rcpt["lastReply"]["text"].GetString(),
+                        rcpt["lastReply"]["text"].GetStringLength()),
+            "busy " + fffd + " " + fffd + fffd + " " + fffd + fffd + fffd + " " + fffd + fffd +
+                std::string("\0x", 2));
 }
 
 TEST(ParseHttpResponse, ContentLengthAndErrors) {

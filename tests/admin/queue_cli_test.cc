@@ -9,6 +9,7 @@
 
 #include "router/json.h"
 #include "storage/keys.h"
+#include "storage/store.h"
 #include "tests/admin/admin_test_env.h"
 #include "tools/outpost/cli.h"
 #include "transport/server/password_hash.h"
@@ -236,6 +237,43 @@ TEST_F(QueueCliTest, OfflineReadsAClosedStore) {
   r = Cli({"queue", "list", "--data-dir", dir_ + "/missing"}, false);
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(Has(r.err, "cannot open the store")) << r.err;
+}
+
+// `outpost queue check`: the consistency checker over a read-only view, also while the store
+// is open read-write; a store with a record missing is reported and exits 1.
+TEST_F(QueueCliTest, CheckReportsConsistencyAndExitsNonZeroOnProblems) {
+  auto ids = Seed(2);
+  const std::string db = dir_ + "/db";
+  CliRun r = Cli({"queue", "check", "--data-dir", db}, false);  // the store is live
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(Has(r.out, "consistent: 2 messages, 2 recipients, 2 bodies")) << r.out;
+  OnLoop([this]() { StopAll(); });
+  {
+    storage::StoreOptions o;
+    o.path = db;
+    auto store = storage::Store::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    storage::WriteBatch b;
+    b.Delete(storage::Cf::kBodies, storage::MessageKey(ids[0]));
+    ASSERT_TRUE((*store)->CommitAndWait(std::move(b)).ok());
+  }
+  r = Cli({"queue", "check", "--data-dir", db}, false);
+  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_TRUE(Has(r.out, "INCONSISTENT: 2 messages, 2 recipients, 1 bodies")) << r.out;
+  EXPECT_TRUE(Has(r.out, storage::FormatMessageId(ids[0]))) << r.out;
+  r = Cli({"queue", "check", "--data-dir", db, "--json"}, false);
+  EXPECT_EQ(r.rc, 1);
+  rj::Document d;
+  d.Parse(r.out.c_str());
+  ASSERT_FALSE(d.HasParseError()) << r.out;
+  EXPECT_FALSE(d["ok"].GetBool());
+  EXPECT_EQ(d["bodies"].GetUint64(), 1u);
+  EXPECT_GE(d["problemCount"].GetUint64(), 1u);
+  EXPECT_EQ(d["problems"].Size(), d["problemCount"].GetUint64());
+  r = Cli({"queue", "check", "--data-dir", dir_ + "/missing"}, false);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(Has(r.err, "cannot open the store")) << r.err;
+  EXPECT_EQ(Cli({"queue", "check"}, false).rc, 2);  // --data-dir is required
 }
 
 TEST_F(QueueCliTest, InjectFromAFileWithLfLineEndings) {

@@ -8,7 +8,7 @@ daemon is killed with SIGKILL `kills` times, cycling through three moments:
   compaction - after clean restarts have left several L0 files per column family (a clean
                close flushes memtables), the daemon is restarted and killed as soon as a new
                .sst file appears in the data dir (a compaction or flush writing its output).
-After every kill, while the daemon is down, the store is audited (outpost_store_check:
+After every kill, while the daemon is down, the store is audited (`outpost queue check`:
 records decode, indexes and counters agree). At the end every accepted message must be at
 the sink; duplicates are counted and each must straddle a kill (only in-flight ones repeat).
 

@@ -3,7 +3,7 @@ peers, cleanup by PID) and adds what those suites need on top of it:
 
 - ReliabilityHarness: a daemon config with an admin token and short transport timeouts, a
   relay route per scripted peer, the admin API (message JSON as `outpost queue show --json`
-  prints it) and the store consistency checker (outpost_store_check).
+  prints it) and the store consistency checker (`outpost queue check`).
 - ScriptedPeer: a hostile SMTP/LMTP server in a thread of the test process (loopback only):
   hangs, drips, oversize lines, invalid replies, a drop during TLS, short LMTP answers,
   forged reply text. Every connection's transcript is kept for assertions.
@@ -36,8 +36,10 @@ def built_file(env_var, name):
                                                    "reliability", name)
 
 
-def store_check_binary():
-    return built_file("OUTPOST_STORE_CHECK", "outpost_store_check")
+def cli_binary():
+    """The `outpost` CLI: $OUTPOST_CLI, else <OUTPOST_BINARY_DIR>/tools/outpost/outpost."""
+    return os.environ.get("OUTPOST_CLI") or os.path.join(os.environ.get("OUTPOST_BINARY_DIR", ""), "tools",
+                                                         "outpost", "outpost")
 
 
 def sync_fault_shim():
@@ -45,8 +47,10 @@ def sync_fault_shim():
 
 
 def store_check(data_dir):
-    """queue::CheckConsistency over a data dir: (exit code, report dict or None, stderr)."""
-    r = subprocess.run([store_check_binary(), data_dir], capture_output=True, text=True, timeout=60)
+    """`outpost queue check` (queue::CheckConsistency over a read-only view of a data dir):
+    (exit code 0 consistent / 1 problems / 2 unreadable, report dict or None, stderr)."""
+    r = subprocess.run([cli_binary(), "queue", "check", "--data-dir", data_dir, "--json"],
+                       capture_output=True, text=True, timeout=60)
     report = json.loads(r.stdout) if r.stdout.strip() else None
     return r.returncode, report, r.stderr
 

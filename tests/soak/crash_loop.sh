@@ -10,9 +10,9 @@ KILLS=${2:-20}
 export OUTPOST_CRASH_SEED=${3:-$(date +%s)}
 [ -f "$BUILD/CMakeCache.txt" ] ||
   cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUTPOST_BENCH=OFF >/dev/null
-cmake --build "$BUILD" --target outpostd outpost outpost_store_check -j2 >/dev/null
+cmake --build "$BUILD" --target outpostd outpost -j2 >/dev/null
 export OUTPOSTD=$BUILD/tools/outpostd/outpostd
-export OUTPOST_STORE_CHECK=$BUILD/tests/reliability/outpost_store_check
+export OUTPOST_CLI=$BUILD/tools/outpost/outpost
 export OUTPOST_CRASH_KILLS=$KILLS PYTHONDONTWRITEBYTECODE=1
 cd "$SRC/tests/reliability"
 echo "crash loop: $KILLS kills, seed $OUTPOST_CRASH_SEED, build $BUILD"

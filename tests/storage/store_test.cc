@@ -148,9 +148,11 @@ TEST(GroupCommit, ConcurrentProducersShareSyncs) {
 // each completion runs on the dispatcher (never on the writer thread), after its sync.
 TEST(GroupCommit, QueuedBatchesMergeAndCompleteOnTheLoopAfterSync) {
   TempDir dir;
-  auto store = OpenOrDie(dir.path());
+  // The dispatcher must outlive the store (Store's contract): the writer thread may still be
+  // inside loop.Post() when the test ends, so declare the loop first (destroyed last).
   FakeClock clock;
   FakeDispatcher loop(clock);
+  auto store = OpenOrDie(dir.path());
   const uint64_t syncs_before = store->synced_writes();
   const uint64_t committed_before = store->committed_batches();
   constexpr int kBatches = 500;
@@ -179,9 +181,9 @@ TEST(GroupCommit, QueuedBatchesMergeAndCompleteOnTheLoopAfterSync) {
 
 TEST(GroupCommit, LaterBatchWinsForTheSameKey) {
   TempDir dir;
-  auto store = OpenOrDie(dir.path());
   FakeClock clock;
-  FakeDispatcher loop(clock);
+  FakeDispatcher loop(clock);  // outlives the store (see above)
+  auto store = OpenOrDie(dir.path());
   int done = 0;
   for (int i = 0; i < 50; ++i) {
     WriteBatch b;

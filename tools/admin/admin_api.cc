@@ -520,7 +520,8 @@ void AdminApi::Metrics(Respond respond) {
   }
   m.scheduler = scheduler_.metrics();
   storage::Store& s = store_.store();
-  m.storage = {s.synced_writes(), s.committed_batches(), s.failed_batches(), s.resume_attempts()};
+  m.storage = {s.synced_writes(), s.committed_batches(), s.failed_batches(), s.resume_attempts(),
+               s.sync_latency()};
   m.leases = store_.lease_count();
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -38,7 +38,7 @@ void CountMatches(Run& run, const std::vector<const queue::QueuedMessage*>& mess
   for (const auto* m : messages) {
     uint64_t n = 0;
     for (const auto& r : m->recipients) {
-      n += !run.req.filter || RecipientInSpec(*run.req.filter, r) ? 1 : 0;
+      n += !run.req.filter || queue::RecipientMatches(run.req.filter->filter, r) ? 1 : 0;
     }
     if (n == 0) continue;
     ++run.result.counts.messages;
@@ -111,12 +111,8 @@ void StepFilter(std::shared_ptr<Run> run) {
   if (!page.ok()) return run->done(page.status());
   std::vector<uint64_t> ids;
   std::vector<const queue::QueuedMessage*> matching;
+  // List returns only messages with at least one recipient matching the filter.
   for (const auto& m : page->items) {
-    bool any = spec.failed_until_unix_ms == 0;
-    for (size_t i = 0; !any && i < m.recipients.size(); ++i) {
-      any = RecipientInSpec(spec, m.recipients[i]);
-    }
-    if (!any) continue;
     ids.push_back(m.message.id());
     matching.push_back(&m);
   }
@@ -136,12 +132,6 @@ void Step(std::shared_ptr<Run> run) {
 }
 
 }  // namespace
-
-bool RecipientInSpec(const FilterSpec& spec, const proto::RecipientRecord& r) {
-  if (!queue::RecipientMatches(spec.filter, r)) return false;
-  return spec.failed_until_unix_ms == 0 ||
-         (r.failed_unix_ms() > 0 && r.failed_unix_ms() <= spec.failed_until_unix_ms);
-}
 
 void RunBulk(Dispatcher& dispatcher, queue::QueueStore& store, BulkRequest request,
              BatchAction action, std::weak_ptr<bool> alive,

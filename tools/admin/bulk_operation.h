@@ -45,7 +45,4 @@ void RunBulk(Dispatcher& dispatcher, queue::QueueStore& store, BulkRequest reque
              BatchAction action, std::weak_ptr<bool> alive,
              std::function<void(StatusOr<BulkResult>)> done);
 
-// The filter part of `spec` plus its per-message upper failure bound, as one predicate.
-bool RecipientInSpec(const FilterSpec& spec, const proto::RecipientRecord& r);
-
 }  // namespace outpost::admin

@@ -27,10 +27,27 @@ void ByLabel(std::ostream& os, const char* name, const char* help, const char* l
   }
 }
 
-std::string Seconds(int64_t ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(ms) / 1000.0);
-  return buf;
+// A histogram from per-bucket (not cumulative) counts, the last being +Inf; `bounds` and
+// `sum` in 1/`per_second` of a second.
+template <typename Bounds, typename Buckets>
+void Histogram(std::ostream& os, const char* name, const char* help, const Bounds& bounds,
+               const Buckets& buckets, uint64_t sum, uint64_t count, double per_second) {
+  auto seconds = [per_second](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v / per_second);
+    return std::string(buf);
+  };
+  Header(os, name, "histogram", help);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += buckets[i];
+    os << name << "_bucket{le=\"" << seconds(static_cast<double>(bounds[i])) << "\"} "
+       << cumulative << "\n";
+  }
+  cumulative += buckets[bounds.size()];
+  os << name << "_bucket{le=\"+Inf\"} " << cumulative << "\n";
+  os << name << "_sum " << seconds(static_cast<double>(sum)) << "\n";
+  os << name << "_count " << count << "\n";
 }
 
 }  // namespace
@@ -82,20 +99,15 @@ std::string RenderPrometheus(const MetricsSnapshot& m) {
     os << "outpost_deliveries_total{status=\"" << PrometheusLabel(key.first) << "\",route=\""
        << PrometheusLabel(key.second) << "\"} " << n << "\n";
   }
-  Header(os, "outpost_attempt_duration_seconds", "histogram",
-         "Duration of delivery transactions (one attempt of the recipients sharing a route).");
-  uint64_t cumulative = 0;
-  const auto& bounds = scheduler::SchedulerMetrics::kLatencyBoundsMs;
-  for (size_t i = 0; i < bounds.size(); ++i) {
-    cumulative += s.attempt_latency_buckets[i];
-    os << "outpost_attempt_duration_seconds_bucket{le=\"" << Seconds(bounds[i]) << "\"} "
-       << cumulative << "\n";
+  Histogram(os, "outpost_attempt_duration_seconds",
+            "Duration of delivery transactions (one attempt of the recipients sharing a route).",
+            scheduler::SchedulerMetrics::kLatencyBoundsMs, s.attempt_latency_buckets,
+            s.attempt_latency_sum_ms, s.attempts, 1e3);
+  Header(os, "outpost_attempt_errors_total", "counter",
+         "Recipient attempts that ended with an error, by last_error class (dns, connection, ...).");
+  for (const auto& [cls, n] : s.attempt_errors) {
+    os << "outpost_attempt_errors_total{class=\"" << PrometheusLabel(cls) << "\"} " << n << "\n";
   }
-  cumulative += s.attempt_latency_buckets[bounds.size()];
-  os << "outpost_attempt_duration_seconds_bucket{le=\"+Inf\"} " << cumulative << "\n";
-  os << "outpost_attempt_duration_seconds_sum "
-     << Seconds(static_cast<int64_t>(s.attempt_latency_sum_ms)) << "\n";
-  os << "outpost_attempt_duration_seconds_count " << s.attempts << "\n";
   ByLabel(os, "outpost_transactions_in_flight",
           "Delivery transactions in flight, by virtual queue.", "queue", s.in_flight_by_queue);
   Single(os, "outpost_config_failures_total", "counter",
@@ -124,6 +136,10 @@ std::string RenderPrometheus(const MetricsSnapshot& m) {
            "Write batches that failed (disk full, I/O error).", st.failed_batches);
   Single(os, "outpost_storage_resume_attempts_total", "counter",
            "Attempts to resume the store after a write error.", st.resume_attempts);
+  Histogram(os, "outpost_storage_sync_write_duration_seconds",
+            "Duration of the synced RocksDB writes (WAL fsync included), one per group commit.",
+            storage::SyncLatency::kBoundsUs, st.sync_latency.buckets, st.sync_latency.sum_us,
+            st.sync_latency.count, 1e6);
   return os.str();
 }
 

@@ -7,6 +7,7 @@
 
 #include "queue/types.h"
 #include "scheduler/metrics.h"
+#include "storage/store.h"
 
 namespace outpost::admin {
 
@@ -15,6 +16,7 @@ struct StorageCounters {
   uint64_t committed_batches = 0;  // caller batches made durable
   uint64_t failed_batches = 0;
   uint64_t resume_attempts = 0;
+  storage::SyncLatency sync_latency;
 };
 
 struct MetricsSnapshot {

@@ -240,6 +240,28 @@ std::string OpCountsToJson(const queue::OpCounts& c) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
+std::string ConsistencyToJson(const queue::ConsistencyReport& r) {
+  rj::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  WriteKey(w, "ok");
+  w.Bool(r.ok());
+  const std::pair<const char*, uint64_t> counts[] = {
+      {"messages", r.messages},       {"recipients", r.recipients}, {"bodies", r.bodies},
+      {"dueKeys", r.due_keys},        {"failedKeys", r.failed_keys}, {"doneKeys", r.done_keys},
+      {"quarantined", r.quarantined}, {"problemCount", r.problem_count}};
+  for (const auto& [key, n] : counts) {
+    WriteKey(w, key);
+    w.Uint64(n);
+  }
+  WriteKey(w, "problems");
+  w.StartArray();
+  for (const auto& p : r.problems) WriteString(w, p);
+  w.EndArray();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
 std::string ErrorJson(std::string_view message) {
   rj::StringBuffer buf;
   JsonWriter w(buf);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "queue/consistency.h"
 #include "queue/types.h"
 
 namespace outpost::admin {
@@ -39,6 +40,10 @@ std::string StatsToJson(const queue::QueueStats& s, int64_t now_unix_ms,
 
 // {"messages","changed","skipped","inFlight","notFound","cursor"}.
 std::string OpCountsToJson(const queue::OpCounts& c);
+
+// {"ok","messages","recipients","bodies","dueKeys","failedKeys","doneKeys","quarantined",
+//  "problemCount","problems":[text]} (the first 100 problems): `outpost queue check --json`.
+std::string ConsistencyToJson(const queue::ConsistencyReport& r);
 
 // {"error": message}: every non-2xx answer of the admin API.
 std::string ErrorJson(std::string_view message);

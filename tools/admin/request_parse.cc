@@ -130,7 +130,7 @@ StatusOr<FilterSpec> ParseFilterFields(const std::map<std::string, std::string>&
     } else if (name == "until") {
       auto t = ParseTimeArg(value, now_unix_ms);
       if (!t.ok()) return field_error(t.status());
-      spec.failed_until_unix_ms = std::max<int64_t>(*t, 1);
+      f.failed_until_unix_ms = std::max<int64_t>(*t, 1);
     } else {
       return Status::InvalidArgument(
           "unknown filter field '" + name +

@@ -15,13 +15,10 @@
 
 namespace outpost::admin {
 
-// A recipient filter as an operator gives it.
+// A recipient filter as an operator gives it (replay's since/until are filter.failed_since /
+// failed_until: they select recipients, not whole messages).
 struct FilterSpec {
   queue::Filter filter;
-  // Replay's --until: failed at or before. queue::Filter has no upper failure bound, so the
-  // admin code applies it per message (a message qualifies when one of its recipients
-  // matching `filter` failed in [since, until]).
-  int64_t failed_until_unix_ms = 0;  // 0 = no bound
 };
 
 // Filter fields, all strings: state, rcptDomain, sender, queue, olderThan (duration),

@@ -1,5 +1,6 @@
 // `outpost queue ...`: list, show, stats, retry, replay, hold, release, cancel, suspend and
-// resume through the admin API (DESIGN.md §6); list/show/stats also offline on the data dir.
+// resume through the admin API (DESIGN.md §6); list/show/stats also offline on the data dir;
+// check (the store consistency checker) only on the data dir.
 // Human tables by default, the API's JSON documents with --json.
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 
 #include "common/clock.h"
 #include "common/libevent_dispatcher.h"
+#include "common/utf8.h"
+#include "queue/consistency.h"
 #include "queue/queue_store.h"
 #include "router/json.h"
 #include "tools/admin/queue_json.h"
@@ -37,6 +40,7 @@ constexpr const char* kUsage =
     "       outpost queue release (ID... | --all [filters])\n"
     "       outpost queue cancel (ID... | --all [filters]) [--bounce]\n"
     "       outpost queue suspend|resume (--rcpt-domain D | --route R)\n"
+    "       outpost queue check --data-dir DIR   (exit 0 consistent, 1 problems, 2 unreadable)\n"
     "  filters: --status S --rcpt-domain D --sender A --queue Q --older-than DUR\n"
     "  every command: --json, --admin-url URL (or $OUTPOST_ADMIN_URL),\n"
     "                 --token T (or $OUTPOST_ADMIN_TOKEN); list/show/stats: --data-dir DIR\n"
@@ -331,6 +335,39 @@ int Offline(Context& c, const std::string& dir) {
   return Present(c, body);
 }
 
+// `check`: queue::CheckConsistency over a read-only (RocksDB secondary) view of the data dir,
+// which is safe while the daemon runs and sees one point in time. Exit 0 when consistent, 1
+// when problems were found, 2 when the store cannot be opened or read.
+int Check(Context& c, const std::string& dir) {
+  auto store = storage::Store::OpenReadOnly(dir);
+  if (!store.ok()) {
+    c.io.err << "outpost queue check: cannot open the store in " << dir
+             << " read-only: " << store.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto report = queue::CheckConsistency(**store);
+  if (!report.ok()) {
+    c.io.err << "outpost queue check: " << report.status().message() << "\n";
+    return kExitUsage;
+  }
+  const auto& r = *report;
+  if (c.json) {
+    c.io.out << admin::ConsistencyToJson(r) << "\n";
+  } else {
+    c.io.out << (r.ok() ? "consistent" : "INCONSISTENT") << ": " << r.messages << " messages, "
+             << r.recipients << " recipients, " << r.bodies << " bodies; index keys: "
+             << r.due_keys << " due, " << r.failed_keys << " failed, " << r.done_keys
+             << " done; " << r.quarantined << " quarantined\n";
+    if (!r.ok()) {
+      c.io.out << r.problem_count << " problems";
+      if (r.problems.size() < r.problem_count) c.io.out << " (first " << r.problems.size() << ")";
+      c.io.out << ":\n";
+      for (const auto& p : r.problems) c.io.out << "  " << ToValidUtf8(p) << "\n";
+    }
+  }
+  return r.ok() ? kExitOk : kExitFailure;
+}
+
 // ---- bulk operations -------------------------------------------------------------------------
 
 bool StderrIsTerminal(const Io& io) {
@@ -502,12 +539,17 @@ int RunQueueCommand(std::span<const std::string> args, Io& io) {
   Context c{a.positional()[0], a, io, a.Has("json")};
   static const std::set<std::string> kSubs = {"list",    "show", "stats",  "retry",   "replay",
                                               "hold",    "release", "cancel", "suspend",
-                                              "resume"};
+                                              "resume",  "check"};
   if (!kSubs.count(c.sub)) return Usage(io, "unknown subcommand '" + c.sub + "'");
   const bool read_only = c.sub == "list" || c.sub == "show" || c.sub == "stats";
   if (c.sub == "show" && a.positional().size() != 2) return Usage(io, "show takes one message id");
   if ((c.sub == "list" || c.sub == "stats") && a.positional().size() != 1) {
     return Usage(io, c.sub + " takes no positional arguments");
+  }
+  if (c.sub == "check") {
+    auto dir = a.Get("data-dir");
+    if (!dir || a.positional().size() != 1) return Usage(io, "check takes --data-dir DIR");
+    return Check(c, *dir);
   }
   if (auto dir = a.Get("data-dir")) {
     if (!read_only) return Usage(io, "--data-dir works for list, show and stats only");
