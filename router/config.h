@@ -160,6 +160,7 @@ struct TlsPolicyConfig {
   std::string report_organization;  // "" = the server hostname
   std::string report_contact;       // "" = postmaster@<hostname>
   std::string report_sender;        // "" = noreply-smtp-tls-reporting@<hostname>
+  friend bool operator==(const TlsPolicyConfig&, const TlsPolicyConfig&) = default;
 };
 
 // One of the four strategy expressions, with the object each literal result names resolved

@@ -203,6 +203,9 @@ void Daemon::Reload() {
       }
     }
   }
+  if (!(c.tls_policy == old.tls_policy)) {
+    OUTPOST_LOG_WARN("config.reload_needs_restart", {"field", "tlsPolicy"});
+  }
   if (c.local_domains != old.local_domains || c.local.users != old.local.users) {
     OUTPOST_LOG_WARN("config.reload_needs_restart", {"field", "localDomains/local.users"},
                      {"scope", "the listeners' recipient policy; delivery uses the new values"});
