@@ -183,6 +183,15 @@ class Loader {
         if (!l.bind.empty() && !ValidHostPort(l.bind, false)) {
           d_.Add(r.PathOf("bind"), "'" + l.bind + "' is not host:port");
         }
+        // Two listeners on one address would fail at bind; say which keys instead. Port 0
+        // gives each its own port.
+        for (size_t j = 0; j < c_->listeners.size(); ++j) {
+          if (!l.bind.empty() && c_->listeners[j].bind == l.bind && !l.bind.ends_with(":0")) {
+            d_.Add(r.PathOf("bind"), "'" + l.bind + "' is also the bind of " +
+                                         IndexPath("listeners", j) + " ('" + c_->listeners[j].name +
+                                         "')");
+          }
+        }
       }
       r.StringList("relayNetworks", &l.relay_networks);
       for (size_t n = 0; n < l.relay_networks.size(); ++n) {

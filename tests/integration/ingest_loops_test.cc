@@ -133,8 +133,8 @@ TEST(IngestLoops, SessionsOnEveryLoopSubmitOnTheMainLoopAndGetTheir250) {
   }
   auto counts = loops.SessionCountsForTest();
   ASSERT_EQ(counts.size(), 2u);
-  EXPECT_GT(counts[0], 0u);  // 40 connections per... all on one loop: probability 2^-39
-  EXPECT_GT(counts[1], 0u);
+  // Which loop accepts is a race (whichever is free; listener_group_test holds loops busy to
+  // show each one accepts): only the total is certain here.
   EXPECT_EQ(counts[0] + counts[1], 40u);
 
   sink.set_hold(true);
@@ -148,6 +148,24 @@ TEST(IngestLoops, SessionsOnEveryLoopSubmitOnTheMainLoopAndGetTheir250) {
 
   main.Stop();
   loops.Stop();
+}
+
+TEST(IngestLoops, TwoListenersOnOneAddressIsAnError) {
+  // e.g. "submit" with AUTH and "mx" without on one bind: the second must not silently take
+  // half of the connections.
+  MainLoop main;
+  MainLoopSink sink(main.dispatcher);
+  IngestLoops loops(2, main.dispatcher, sink);
+  ASSERT_TRUE(loops.AddListener(Options()).ok());
+  auto o = Options();
+  o.name = "mx";
+  o.bind = "127.0.0.1:" + std::to_string(loops.ports()[0]);
+  Status second = loops.AddListener(o);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.message().find("listener mx: cannot bind " + o.bind), std::string::npos)
+      << second.ToString();
+  IngestLoops other_daemon(2, main.dispatcher, sink);
+  EXPECT_FALSE(other_daemon.AddListener(o).ok());
 }
 
 TEST(IngestLoops, StopClosesSessionsOpenOnEveryLoopAndDropsLateCompletions) {
@@ -174,8 +192,7 @@ TEST(IngestLoops, StopClosesSessionsOpenOnEveryLoopAndDropsLateCompletions) {
     }
   }
   auto counts = loops->SessionCountsForTest();
-  EXPECT_GT(counts[0], 0u);
-  EXPECT_GT(counts[1], 0u);
+  EXPECT_EQ(counts[0] + counts[1], 40u);
   sink.set_hold(true);
   for (auto& c : waiting) ASSERT_TRUE(c->Send("Subject: s\r\n\r\nbody\r\n.\r\n"));
   ASSERT_TRUE(WaitFor([&] { return sink.held() == waiting.size(); }));

@@ -18,7 +18,7 @@ namespace outpost::daemon {
 //
 // With `threads` = 0 the listeners run on the main loop (the one of the scheduler, the SMTP
 // client and the store's completions). With N > 0 they run on N ingest loop threads of their
-// own, one listening socket per loop and address (SmtpListener::CreateGroup, SO_REUSEPORT), so
+// own, every loop accepting on the one socket of each address (SmtpListener::CreateGroup), so
 // reading commands and bodies neither waits behind delivery work nor is limited to the main
 // loop's share of one core. Only the queue's sink stays on the main loop: a session's Submit
 // is posted to the main loop, and its completion (after the synced write, as always) is posted

@@ -1,8 +1,10 @@
 #include "transport/server/smtp_listener.h"
 
 #include <event2/listener.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -31,8 +33,10 @@ StatusOr<std::vector<std::unique_ptr<SmtpListener>>> SmtpListener::CreateGroup(
   OUTPOST_ASSIGN_OR_RETURN(RecipientPolicy policy, RecipientPolicy::Create(options));
   OUTPOST_ASSIGN_OR_RETURN(SocketAddress addr, ParseSocketAddress(options.bind));
   auto connections = std::make_shared<ConnectionCounter>();
-  // A lone listener keeps the port to itself; a group must let its members share it.
-  const bool reuse_port = loops.size() > 1;
+  // One socket per address, bound without SO_REUSEPORT so that a second listener or daemon on
+  // the same address fails with EADDRINUSE instead of silently taking a share of the
+  // connections. The other loops listen on dup()s of it; whichever loop is free accepts.
+  int shared_fd = -1;
   std::vector<std::unique_ptr<SmtpListener>> group;
   for (const Loop& loop : loops) {
     SslCtxPtr tls;
@@ -42,14 +46,11 @@ StatusOr<std::vector<std::unique_ptr<SmtpListener>>> SmtpListener::CreateGroup(
     }
     std::unique_ptr<SmtpListener> l(new SmtpListener(*loop.dispatcher, options, *loop.sink, policy,
                                                      std::move(tls), connections));
-    OUTPOST_RETURN_IF_ERROR(l->Bind(addr, reuse_port));
     if (group.empty()) {
-      // With port 0 the others must join the port the kernel picked for the first.
-      socklen_t len = sizeof(addr.storage);
-      if (getsockname(evconnlistener_get_fd(l->listener_),
-                      reinterpret_cast<sockaddr*>(&addr.storage), &len) == 0) {
-        addr.length = len;
-      }
+      OUTPOST_RETURN_IF_ERROR(l->Bind(addr));
+      shared_fd = evconnlistener_get_fd(l->listener_);
+    } else {
+      OUTPOST_RETURN_IF_ERROR(l->Share(shared_fd));
     }
     OUTPOST_LOG_INFO("smtp_listening", {"listener", l->options_.name}, {"bind", l->options_.bind},
                      {"port", l->port_}, {"starttls", l->tls_ ? "true" : "false"},
@@ -59,15 +60,39 @@ StatusOr<std::vector<std::unique_ptr<SmtpListener>>> SmtpListener::CreateGroup(
   return group;
 }
 
-Status SmtpListener::Bind(const SocketAddress& addr, bool reuse_port) {
-  unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
-  if (reuse_port) flags |= LEV_OPT_REUSEABLE_PORT;
-  listener_ = evconnlistener_new_bind(dispatcher_.base(), &SmtpListener::OnAccept, this, flags, -1,
-                                      addr.get(), static_cast<int>(addr.length));
+Status SmtpListener::Bind(const SocketAddress& addr) {
+  listener_ =
+      evconnlistener_new_bind(dispatcher_.base(), &SmtpListener::OnAccept, this,
+                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, -1,
+                              addr.get(), static_cast<int>(addr.length));
   if (listener_ == nullptr) {
     return Status::IoError("listener " + options_.name + ": cannot bind " + options_.bind + ": " +
                            std::strerror(errno));
   }
+  Listening();
+  return Status::Ok();
+}
+
+Status SmtpListener::Share(int fd) {
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    return Status::IoError("listener " + options_.name + ": cannot share " + options_.bind + ": " +
+                           std::strerror(errno));
+  }
+  // Backlog 0: the socket is already listening; the copy is closed with this listener.
+  listener_ = evconnlistener_new(dispatcher_.base(), &SmtpListener::OnAccept, this,
+                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, copy);
+  if (listener_ == nullptr) {
+    int err = errno;
+    close(copy);
+    return Status::IoError("listener " + options_.name + ": cannot share " + options_.bind + ": " +
+                           std::strerror(err));
+  }
+  Listening();
+  return Status::Ok();
+}
+
+void SmtpListener::Listening() {
   evconnlistener_set_error_cb(listener_, &SmtpListener::OnAcceptError);
   resume_timer_ = dispatcher_.CreateTimer([this] {
     if (!stopped_) evconnlistener_enable(listener_);
@@ -78,7 +103,6 @@ Status SmtpListener::Bind(const SocketAddress& addr, bool reuse_port) {
       0) {
     port_ = PortOf(reinterpret_cast<sockaddr*>(&bound));
   }
-  return Status::Ok();
 }
 
 SmtpListener::SmtpListener(LibeventDispatcher& dispatcher, ListenerOptions options,

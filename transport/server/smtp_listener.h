@@ -22,10 +22,12 @@ namespace outpost::smtp_server {
 // The SMTP ingest listener: accepts connections on one address and runs an SmtpSession for
 // each. Complete messages go to the IngestSink; this folder knows nothing of the queue.
 //
-// Several event loops: CreateGroup() gives one listener per loop on the same address, each
-// with its own listening socket (SO_REUSEPORT; the kernel spreads new connections over them)
-// and its own sessions, so sessions of one address run on several threads. They share one
-// ConnectionCounter, so maxConnectionsPerIp holds for the address as a whole.
+// Several event loops: CreateGroup() gives one listener per loop on the same address, all
+// accepting on one socket bound once without SO_REUSEPORT (the others hold dup()s of it, so a
+// second listener or daemon on the address still fails with EADDRINUSE; whichever loop wakes
+// first accepts a new connection), each with its own sessions, so sessions of one address run
+// on several threads. They share one ConnectionCounter, so maxConnectionsPerIp holds for the
+// address as a whole.
 //
 // Threading: create, use and destroy on the dispatcher's loop thread (or before Run()).
 // `dispatcher` and `sink` must outlive the listener. Destroying the listener closes the
@@ -43,9 +45,9 @@ class SmtpListener {
     LibeventDispatcher* dispatcher = nullptr;
     IngestSink* sink = nullptr;
   };
-  // One listener per entry of `loops`, all bound to `options.bind` (with port 0 the others
-  // take the port the first one got). One loop: exactly Create(). Each listener belongs to its
-  // loop's thread. Not reversible in part: on error none is returned.
+  // One listener per entry of `loops`, all accepting on one socket bound to `options.bind`
+  // (with port 0 every member has the port the kernel picked). One loop: exactly Create(). Each
+  // listener belongs to its loop's thread. Not reversible in part: on error none is returned.
   static StatusOr<std::vector<std::unique_ptr<SmtpListener>>> CreateGroup(
       ListenerOptions options, const std::vector<Loop>& loops);
   ~SmtpListener();
@@ -64,8 +66,12 @@ class SmtpListener {
   SmtpListener(LibeventDispatcher& dispatcher, ListenerOptions options, IngestSink& sink,
                RecipientPolicy policy, SslCtxPtr tls,
                std::shared_ptr<ConnectionCounter> connections);
-  // Binds and listens on `addr` (SO_REUSEPORT with `reuse_port`).
-  Status Bind(const SocketAddress& addr, bool reuse_port);
+  // Binds and listens on `addr` (no SO_REUSEPORT: a busy address is an error).
+  Status Bind(const SocketAddress& addr);
+  // Accepts on a dup() of `fd`, the listening socket of the group's first member.
+  Status Share(int fd);
+  // After Bind/Share: the accept-error pause and the bound port.
+  void Listening();
   static void OnAccept(evconnlistener* l, int fd, sockaddr* addr, int len, void* arg);
   static void OnAcceptError(evconnlistener* l, void* arg);
   void PauseAccepting();
