@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -210,6 +211,56 @@ TEST(IngestLoops, StopClosesSessionsOpenOnEveryLoopAndDropsLateCompletions) {
   ASSERT_TRUE(WaitFor([&] { return sink.held() == 0; }));
   loops.reset();
   main.Stop();
+}
+
+TEST(IngestLoops, A250HandedToASessionReachesItsClientThoughTheLoopsStop) {
+  MainLoop main;
+  MainLoopSink sink(main.dispatcher);
+  IngestLoops loops(1, main.dispatcher, sink);
+  ASSERT_TRUE(loops.AddListener(Options()).ok());
+  loops.Start();
+  main.Start();
+  auto c = TestClient::Connect(loops.ports()[0]);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(Begin(*c));
+  sink.set_hold(true);
+  ASSERT_TRUE(c->Send("Subject: s\r\n\r\nbody\r\n.\r\n"));
+  ASSERT_TRUE(WaitFor([&] { return sink.held() == 1; }));
+  EXPECT_EQ(loops.in_flight_submissions(), 1u);
+  // The message is stored and its completion posted back; the loops stop right after (the
+  // daemon's exit): the 250 must still be written before the session is closed.
+  std::promise<void> stopped;
+  main.dispatcher.Post([&] {
+    sink.Release();
+    EXPECT_EQ(loops.in_flight_submissions(), 0u);
+    loops.Stop();
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
+  main.Stop();
+  EXPECT_EQ(c->ReadReply(), "250 2.0.0 Ok: queued as 0000000000000007\r\n");
+}
+
+TEST(IngestLoops, ASubmissionReachingTheMainLoopAfterTheExitDecisionIsRefused) {
+  MainLoop main;  // not running yet: the session's message waits in its queue
+  MainLoopSink sink(main.dispatcher);
+  IngestLoops loops(1, main.dispatcher, sink);
+  ASSERT_TRUE(loops.AddListener(Options()).ok());
+  loops.Start();
+  auto c = TestClient::Connect(loops.ports()[0]);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(Begin(*c));
+  ASSERT_TRUE(c->Send("Subject: s\r\n\r\nbody\r\n.\r\n"));
+  // The daemon must not call the store idle while this is in flight.
+  ASSERT_TRUE(WaitFor([&] { return loops.in_flight_submissions() == 1; }));
+  loops.RefuseSubmissions();  // the exit decision (main loop thread: it is not running)
+  main.Start();               // its drain runs the submission
+  EXPECT_EQ(Code(c->ReadReply()), 451);
+  EXPECT_EQ(sink.submitted(), 0u);
+  EXPECT_EQ(sink.held(), 0u);
+  EXPECT_EQ(loops.in_flight_submissions(), 0u);
+  main.Stop();
+  loops.Stop();
 }
 
 TEST(IngestLoops, ZeroThreadsRunsTheListenersOnTheMainLoop) {

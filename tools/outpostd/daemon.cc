@@ -254,13 +254,17 @@ void Daemon::FailStop(const Status& why) {
 void Daemon::ExitWhenStoreIdle() {
   auto started = dispatcher_.clock().MonotonicNow();
   shutdown_timer_ = dispatcher_.CreateTimer([this, started]() {
-    bool idle = store_->pending_operations() == 0 && scheduler_->pending_writes() == 0;
+    bool idle = store_->pending_operations() == 0 && scheduler_->pending_writes() == 0 &&
+                ingest_loops_->in_flight_submissions() == 0;
     bool late = dispatcher_.clock().MonotonicNow() - started > kStoreIdleDeadline;
     if (!idle && !late) {
       shutdown_timer_->Enable(kIdlePoll);
       return;
     }
     OUTPOST_LOG_INFO("outpostd.stopped", {"store_idle", idle ? "yes" : "no"});
+    // A message a session submits from now on reaches only the loop's drain after Exit():
+    // answer it 451 there rather than store it with nobody left to send its 250.
+    ingest_loops_->RefuseSubmissions();
     dispatcher_.Exit();
   });
   shutdown_timer_->Enable(Millis(0));

@@ -37,7 +37,7 @@ class IngestLoops::Loop {
     LibeventDispatcher* dispatcher_;  // guarded by mu_
   };
 
-  Loop(LibeventDispatcher& main, IngestSink& sink);
+  Loop(LibeventDispatcher& main, IngestSink& sink, std::shared_ptr<SubmitGate> gate);
   ~Loop() { Stop(); }
 
   // Null once stopped.
@@ -56,10 +56,7 @@ class IngestLoops::Loop {
     if (dispatcher_ == nullptr) return;
     mailbox_->Close();
     if (thread_.joinable()) {
-      dispatcher_->Post([this] {
-        listeners_.clear();  // the sockets and every session, on their own thread
-        dispatcher_->Exit();
-      });
+      dispatcher_->Post([this] { CloseWhenFlushed(); });
       thread_.join();
     }
     listeners_.clear();  // never ran: nothing else touches them
@@ -69,27 +66,57 @@ class IngestLoops::Loop {
   }
 
  private:
+  static constexpr Millis kFlushPoll{10};
+  static constexpr int kMaxFlushPolls = 100;  // a client that does not read gets 1 s
+
+  // Loop thread: closes the sockets and every session once the replies already handed to
+  // the sessions have reached their sockets (closing at once would drop a 250 whose message
+  // is stored: the client retries and the message is queued twice), then ends the loop.
+  void CloseWhenFlushed() {
+    size_t pending = 0;
+    for (auto& l : listeners_) pending += l->pending_output();
+    if (pending > 0 && ++flush_polls_ <= kMaxFlushPolls) {
+      if (!flush_timer_) flush_timer_ = dispatcher_->CreateTimer([this] { CloseWhenFlushed(); });
+      flush_timer_->Enable(kFlushPoll);
+      return;
+    }
+    flush_timer_.reset();
+    listeners_.clear();
+    dispatcher_->Exit();
+  }
+
   std::unique_ptr<LibeventDispatcher> dispatcher_;
   std::shared_ptr<Mailbox> mailbox_;
   std::unique_ptr<IngestSink> bridge_;
   std::vector<std::unique_ptr<SmtpListener>> listeners_;  // used on the loop thread only
   std::thread thread_;
+  std::unique_ptr<Timer> flush_timer_;  // loop thread only
+  int flush_polls_ = 0;
 };
 
 // The sink the sessions of one ingest loop see: the queue's sink on the main loop, reached
 // by posting, with the completion posted back.
 class IngestLoops::BridgeSink final : public IngestSink {
  public:
-  BridgeSink(LibeventDispatcher& main, IngestSink& inner, std::shared_ptr<Loop::Mailbox> back)
-      : main_(main), inner_(inner), back_(std::move(back)) {}
+  BridgeSink(LibeventDispatcher& main, IngestSink& inner, std::shared_ptr<Loop::Mailbox> back,
+             std::shared_ptr<SubmitGate> gate)
+      : main_(main), inner_(inner), back_(std::move(back)), gate_(std::move(gate)) {}
 
+  // In flight from here until the completion is in the session loop's mailbox: the daemon
+  // exits only when none is (its 250 could otherwise be lost with the message stored).
   void Submit(IngestedMessage message, Done done) override {
-    main_.Post([inner = &inner_, back = back_, message = std::move(message),
+    gate_->in_flight.fetch_add(1);
+    main_.Post([inner = &inner_, back = back_, gate = gate_, message = std::move(message),
                 done = std::move(done)]() mutable {
-      inner->Submit(std::move(message),
-                    [back, done = std::move(done)](StatusOr<uint64_t> id) mutable {
-                      back->Post([done = std::move(done), id = std::move(id)]() { done(id); });
-                    });
+      auto post_back = [back, gate, done = std::move(done)](StatusOr<uint64_t> id) mutable {
+        back->Post([done = std::move(done), id = std::move(id)]() { done(id); });
+        gate->in_flight.fetch_sub(1);
+      };
+      if (gate->refusing.load()) {
+        post_back(Status::Unavailable("outpostd is stopping"));
+        return;
+      }
+      inner->Submit(std::move(message), std::move(post_back));
     });
   }
   // The queue sink's watermark check is a statvfs of a fixed path: safe on any thread.
@@ -99,16 +126,20 @@ class IngestLoops::BridgeSink final : public IngestSink {
   LibeventDispatcher& main_;
   IngestSink& inner_;
   std::shared_ptr<Loop::Mailbox> back_;
+  std::shared_ptr<SubmitGate> gate_;
 };
 
-IngestLoops::Loop::Loop(LibeventDispatcher& main, IngestSink& sink)
+IngestLoops::Loop::Loop(LibeventDispatcher& main, IngestSink& sink,
+                        std::shared_ptr<SubmitGate> gate)
     : dispatcher_(std::make_unique<LibeventDispatcher>()),
       mailbox_(std::make_shared<Mailbox>(dispatcher_.get())),
-      bridge_(std::make_unique<BridgeSink>(main, sink, mailbox_)) {}
+      bridge_(std::make_unique<BridgeSink>(main, sink, mailbox_, std::move(gate))) {}
 
 IngestLoops::IngestLoops(size_t threads, LibeventDispatcher& main, IngestSink& sink)
     : main_(main), sink_(sink) {
-  for (size_t i = 0; i < threads; ++i) loops_.push_back(std::make_unique<Loop>(main_, sink_));
+  for (size_t i = 0; i < threads; ++i) {
+    loops_.push_back(std::make_unique<Loop>(main_, sink_, gate_));
+  }
 }
 
 IngestLoops::~IngestLoops() { Stop(); }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -39,9 +40,18 @@ class IngestLoops {
   void Start();
   // Stops accepting on every listener (graceful drain); open sessions carry on.
   void StopAccepting();
-  // Closes every listener and session on its own loop, then ends and joins the threads.
+  // Closes every listener and session on its own loop, once the replies the sessions hold
+  // (a 250 above all) are written or after 1 s, then ends and joins the threads.
   // Idempotent. Completions arriving later are dropped (their sessions are gone).
   void Stop();
+
+  // Messages the sessions of the ingest loops have submitted whose completion has not yet been
+  // posted back to their loop (waiting for the main loop, or in the store). Any thread.
+  size_t in_flight_submissions() const { return gate_->in_flight.load(); }
+  // Main loop thread, once the daemon has decided to exit: a submission that reaches the main
+  // loop from now on (e.g. in the loop's drain after Exit()) completes at once with a
+  // temporary error (451) instead of being stored with nobody left to send its 250.
+  void RefuseSubmissions() { gate_->refusing.store(true); }
 
   // The bound port of each configured listener, in AddListener order.
   std::vector<int> ports() const { return ports_; }
@@ -53,9 +63,14 @@ class IngestLoops {
  private:
   class Loop;
   class BridgeSink;
+  struct SubmitGate {
+    std::atomic<size_t> in_flight{0};
+    std::atomic<bool> refusing{false};
+  };
 
   LibeventDispatcher& main_;
   smtp_server::IngestSink& sink_;
+  std::shared_ptr<SubmitGate> gate_ = std::make_shared<SubmitGate>();
   std::vector<std::unique_ptr<Loop>> loops_;  // empty: listeners on the main loop
   std::vector<std::unique_ptr<smtp_server::SmtpListener>> main_listeners_;
   std::vector<int> ports_;

@@ -137,6 +137,12 @@ void SmtpListener::StopAccepting() {
                    {"open_sessions", sessions_.size()});
 }
 
+size_t SmtpListener::pending_output() const {
+  size_t n = 0;
+  for (const auto& [raw, session] : sessions_) n += session->pending_output();
+  return n;
+}
+
 void SmtpListener::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
   static_cast<SmtpListener*>(arg)->Accept(fd, addr);
 }

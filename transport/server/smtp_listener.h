@@ -61,6 +61,8 @@ class SmtpListener {
   // The bound port (useful with "127.0.0.1:0").
   int port() const { return port_; }
   size_t session_count() const { return sessions_.size(); }
+  // Reply bytes its sessions have not yet written to their sockets.
+  size_t pending_output() const;
 
  private:
   SmtpListener(LibeventDispatcher& dispatcher, ListenerOptions options, IngestSink& sink,

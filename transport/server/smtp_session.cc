@@ -562,13 +562,18 @@ void SmtpSession::CloseAfterFlush() {
   PollClose();
 }
 
-void SmtpSession::PollClose() {
-  if (phase_ != Phase::kClosing) return;
+size_t SmtpSession::pending_output() const {
+  if (bev_ == nullptr) return 0;
   size_t pending = evbuffer_get_length(bufferevent_get_output(bev_));
   if (bufferevent* under = bufferevent_get_underlying(bev_)) {
     pending += evbuffer_get_length(bufferevent_get_output(under));
   }
-  if (pending == 0 && !shut_down_write_) {
+  return pending;
+}
+
+void SmtpSession::PollClose() {
+  if (phase_ != Phase::kClosing) return;
+  if (pending_output() == 0 && !shut_down_write_) {
     shutdown(fd_, SHUT_WR);  // FIN after the last reply; the client sees EOF
     shut_down_write_ = true;
   }

@@ -61,6 +61,8 @@ class SmtpSession {
   void Start();
 
   const Peer& peer() const { return peer_; }
+  // Reply bytes not yet written to the socket (TLS: on either layer).
+  size_t pending_output() const;
 
  private:
   enum class Phase {
