@@ -56,6 +56,9 @@ class MessageEdit {
   // Touched recipients only (every recipient of a new message); nullopt = removed.
   std::map<uint32_t, std::optional<proto::RecipientRecord>> after_;
   std::map<std::string, int64_t> counter_deltas_;
+  std::string before_bytes_, after_bytes_;  // reused serialisation buffers
+
+  bool SameRecord(const proto::RecipientRecord& a, const proto::RecipientRecord& b);
 };
 
 }  // namespace outpost::queue

@@ -155,8 +155,14 @@ StatusOr<std::unique_ptr<QueueStore>> QueueStore::OpenReadOnly(const std::string
   return std::unique_ptr<QueueStore>(new QueueStore(std::move(store), dispatcher, seed));
 }
 
+std::optional<uint64_t> QueueStore::SnapshotEpoch(uint64_t msg_id) const {
+  if (busy_.count(msg_id) != 0) return std::nullopt;
+  return commits_issued_;
+}
+
 void QueueStore::Commit(storage::WriteBatch batch, std::function<void(Status)> done) {
   ++pending_ops_;
+  ++commits_issued_;
   std::weak_ptr<bool> alive = alive_;
   uint64_t due_token = due_floor_.BeginWrite(batch);
   store_->Commit(std::move(batch), &dispatcher_,
@@ -234,7 +240,9 @@ StatusOr<std::optional<QueuedMessage>> QueueStore::Load(uint64_t msg_id) {
   for (; cur->Valid() && cur->key().starts_with(mkey); cur->Next()) {
     proto::RecipientRecord r;
     auto rk = storage::ParseRecipientKey(cur->key());
-    if (!rk || !r.ParseFromString(std::string(cur->value())) || r.msg_id() != msg_id ||
+    const std::string_view raw_rcpt = cur->value();
+    if (!rk || !r.ParseFromArray(raw_rcpt.data(), static_cast<int>(raw_rcpt.size())) ||
+        r.msg_id() != msg_id ||
         r.idx() != rk->idx || !RecipientStateFromProto(r.state())) {
       Quarantine(Cf::kRecipients, cur->key(), cur->value(), "undecodable recipient record");
       continue;
@@ -455,6 +463,12 @@ bool QueueStore::TryLease(RecipientKey rcpt) { return leases_.try_emplace(rcpt).
 void QueueStore::ReleaseLease(RecipientKey rcpt) { EndLease(rcpt, /*due_key_deleted=*/false); }
 
 void QueueStore::ApplyOutcome(OutcomeBatch in, Callback<StatusOr<OutcomeResult>> done) {
+  // A snapshot is current when no write was issued since it was read and none of this message
+  // was in flight then (SnapshotEpoch) or is now (the operation would wait for it).
+  if (!in.snapshot || !in.snapshot_epoch || *in.snapshot_epoch != commits_issued_ ||
+      busy_.count(in.msg_id) != 0 || in.snapshot->message.id() != in.msg_id) {
+    in.snapshot.reset();
+  }
   auto batch_in = std::make_shared<OutcomeBatch>(std::move(in));
   Exclusive(batch_in->msg_id, [this, batch_in,
                                done = std::move(done)](std::function<void()> release) {
@@ -472,10 +486,19 @@ void QueueStore::ApplyOutcome(OutcomeBatch in, Callback<StatusOr<OutcomeResult>>
       release();
       done(std::move(r));
     };
-    auto loaded = Load(id);
-    if (!loaded.ok()) return finish(loaded.status());
-    if (!*loaded) return finish(Status::NotFound("message " + storage::FormatMessageId(id)));
-    MessageEdit edit(**loaded);
+    StatusOr<std::optional<QueuedMessage>> loaded = std::optional<QueuedMessage>();
+    const QueuedMessage* current = nullptr;
+    if (batch_in->snapshot) {
+      // Still current: this runs synchronously from ApplyOutcome (the message was not busy).
+      current = batch_in->snapshot.get();
+      ++snapshots_used_;
+    } else {
+      loaded = Load(id);
+      if (!loaded.ok()) return finish(loaded.status());
+      if (!*loaded) return finish(Status::NotFound("message " + storage::FormatMessageId(id)));
+      current = &**loaded;
+    }
+    MessageEdit edit(*current);
     OutcomeResult result;
     for (const RecipientChange& c : batch_in->changes) {
       proto::RecipientRecord* r = edit.Mutable(c.idx);
@@ -784,7 +807,7 @@ StatusOr<ListPage> QueueStore::List(const ListOptions& options) {
     }
     last = *id;
     proto::MessageRecord head;
-    if (!head.ParseFromString(std::string(cur->value()))) {
+    if (!head.ParseFromArray(cur->value().data(), static_cast<int>(cur->value().size()))) {
       Quarantine(Cf::kMessages, cur->key(), cur->value(), "undecodable message record");
       continue;
     }

@@ -90,6 +90,9 @@ class QueueStore {
   // error). A hold/cancel requested while a recipient was leased is applied in this batch when
   // the new state still allows it (a delivery stays delivered).
   void ApplyOutcome(OutcomeBatch batch, Callback<StatusOr<OutcomeResult>> done);
+  // For OutcomeBatch::snapshot: take it right before Get(msg_id). nullopt while a write of
+  // that message is in flight (what Get returns may be outdated by it).
+  std::optional<uint64_t> SnapshotEpoch(uint64_t msg_id) const;
 
   // ---- operators (admin API / CLI) ----
   // Each visits at most selection.max_messages messages and reports counts; continue a filter
@@ -131,6 +134,7 @@ class QueueStore {
 
   // Test and metrics hooks.
   uint64_t due_keys_visited() const { return due_keys_visited_; }
+  uint64_t snapshots_used() const { return snapshots_used_; }
   uint64_t quarantined_this_run() const { return quarantined_; }
   size_t pending_operations() const { return pending_ops_; }
   uint64_t last_issued_id() const { return ids_->last(); }
@@ -204,6 +208,8 @@ class QueueStore {
   std::set<std::string> quarantining_;  // quarantine writes in flight
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   uint64_t due_keys_visited_ = 0;
+  uint64_t commits_issued_ = 0;  // every Commit(); a changed value invalidates snapshots
+  uint64_t snapshots_used_ = 0;
   uint64_t quarantined_ = 0;
   size_t pending_ops_ = 0;
 };

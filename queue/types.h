@@ -3,6 +3,7 @@
 // expires) is decided by the scheduler and handed in here; the store only records it.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -112,6 +113,11 @@ struct OutcomeBatch {
   uint64_t msg_id = 0;
   std::vector<RecipientChange> changes;
   std::optional<NewMessage> also_enqueue;
+  // Optional: the message as the caller read it, with QueueStore::SnapshotEpoch() taken just
+  // before that read. ApplyOutcome uses it instead of reading the message again when no write
+  // was issued since (and none was in flight then); otherwise it is ignored.
+  std::shared_ptr<const QueuedMessage> snapshot;
+  std::optional<uint64_t> snapshot_epoch;
 };
 
 struct OutcomeResult {

@@ -341,6 +341,7 @@ Scheduler::Item Scheduler::MakeItem(PlannedChange plan, const proto::RecipientRe
 
 void Scheduler::Process(uint64_t msg_id, const std::string& queue,
                         const std::vector<uint32_t>& idxs) {
+  const std::optional<uint64_t> epoch = store_.SnapshotEpoch(msg_id);
   auto qm = store_.Get(msg_id);
   if (!qm.ok()) {
     for (uint32_t idx : idxs) store_.ReleaseLease({msg_id, idx});
@@ -350,8 +351,10 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
                       {"error", qm.status().ToString()});
     return;
   }
-  // Shared with the transactions made of it (their outcomes are planned from it).
-  auto shared_message = std::make_shared<const proto::MessageRecord>(std::move(qm->message));
+  // Shared with the transactions made of it (their outcomes are planned from it) and handed
+  // to the store with the immediate changes (no second read when nothing was written since).
+  auto snapshot = std::make_shared<const queue::QueuedMessage>(std::move(*qm));
+  std::shared_ptr<const proto::MessageRecord> shared_message(snapshot, &snapshot->message);
   const proto::MessageRecord& message = *shared_message;
   std::shared_ptr<const router::Router> router = router_;  // one config for this decision
   const int64_t now = dispatcher_.clock().NowUnixMs();
@@ -363,7 +366,7 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
   std::map<std::string, std::vector<uint32_t>> suspended;  // park key -> idxs
 
   for (uint32_t idx : idxs) {
-    const proto::RecipientRecord* found = FindRecipient(*qm, idx);
+    const proto::RecipientRecord* found = FindRecipient(*snapshot, idx);
     if (found == nullptr || !queue::IsPending(queue::RecipientStateFromProto(found->state())
                                                   .value_or(queue::RecipientState::kCancelled))) {
       store_.ReleaseLease({msg_id, idx});
@@ -429,7 +432,7 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
       continue;
     }
     for (uint32_t idx : sidxs) {
-      const proto::RecipientRecord& rec = *FindRecipient(*qm, idx);
+      const proto::RecipientRecord& rec = *FindRecipient(*snapshot, idx);
       immediate.push_back(MakeItem(PlanPostpone(rec, now + options_.overflow_retry.count()), rec));
     }
   }
@@ -440,7 +443,7 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
       DispatchOrPark(shared_message, body, queue, g, &immediate);
     }
   }
-  if (!immediate.empty()) Write(message, body, std::move(immediate));
+  if (!immediate.empty()) Write(message, body, std::move(immediate), snapshot, epoch);
 }
 
 void Scheduler::DispatchOrPark(const std::shared_ptr<const proto::MessageRecord>& shared_message,
@@ -652,7 +655,9 @@ void Scheduler::OnTransactionDone(uint64_t txn_id, transport::DeliveryResult res
 }
 
 void Scheduler::Write(const proto::MessageRecord& message, BodyCache& body,
-                      std::vector<Item> items) {
+                      std::vector<Item> items,
+                      std::shared_ptr<const queue::QueuedMessage> snapshot,
+                      std::optional<uint64_t> epoch) {
   std::map<dsn::DsnEvent, std::vector<Item>> by_event;
   std::vector<Item> plain;
   for (auto& item : items) {
@@ -670,17 +675,21 @@ void Scheduler::Write(const proto::MessageRecord& message, BodyCache& body,
       plain.clear();
       first = false;
     }
-    WriteBatch(message, body, std::move(group), event);
+    WriteBatch(message, body, std::move(group), event, snapshot, epoch);
   }
-  if (!plain.empty()) WriteBatch(message, body, std::move(plain), std::nullopt);
+  if (!plain.empty()) WriteBatch(message, body, std::move(plain), std::nullopt, snapshot, epoch);
 }
 
 void Scheduler::WriteBatch(const proto::MessageRecord& message, BodyCache& body,
-                           std::vector<Item> items, std::optional<dsn::DsnEvent> event) {
+                           std::vector<Item> items, std::optional<dsn::DsnEvent> event,
+                           std::shared_ptr<const queue::QueuedMessage> snapshot,
+                           std::optional<uint64_t> epoch) {
   const int64_t now = dispatcher_.clock().NowUnixMs();
   std::string dsn_queue;
   queue::OutcomeBatch batch;
   batch.msg_id = message.id();
+  batch.snapshot = std::move(snapshot);
+  batch.snapshot_epoch = epoch;
   if (event) {
     std::vector<dsn::RecipientReport> reports;
     for (const auto& item : items) {

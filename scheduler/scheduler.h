@@ -189,9 +189,14 @@ class Scheduler {
   void OnTransactionDone(uint64_t txn_id, transport::DeliveryResult result);
   // Writes planned changes of one message: one ApplyOutcome per DSN event (the DSN in the
   // same batch), changes without a DSN riding with the first.
-  void Write(const proto::MessageRecord& message, BodyCache& body, std::vector<Item> items);
+  // `snapshot`/`epoch`: the message as just read (OutcomeBatch::snapshot), if any.
+  void Write(const proto::MessageRecord& message, BodyCache& body, std::vector<Item> items,
+             std::shared_ptr<const queue::QueuedMessage> snapshot = nullptr,
+             std::optional<uint64_t> epoch = std::nullopt);
   void WriteBatch(const proto::MessageRecord& message, BodyCache& body, std::vector<Item> items,
-                  std::optional<dsn::DsnEvent> event);
+                  std::optional<dsn::DsnEvent> event,
+                  std::shared_ptr<const queue::QueuedMessage> snapshot,
+                  std::optional<uint64_t> epoch);
 
   void Park(const std::string& key, ParkedGroup group);
   void ServeParked(const std::string& dest_key);

@@ -13,10 +13,13 @@
 #      host (a retry storm would show as connection churn) and the peak RSS overall.
 #
 # usage: bench/relay/backlog.sh [--build-dir DIR] [--backlog-msgs B (10000)] [--rcpts R (100)]
-#          [--n N (5000)] [--retry 90s] [--mta-port 12525] [--sink-port 12526] [--down-port 12527]
+#          [--n N (5000)] [--retry 90s] [--loaded-delay S (0)] [--mta-port 12525]
+#          [--sink-port 12526] [--down-port 12527]
 # B x R = 1,000,000 deferred recipients by default. Needs root and outpostd built in DIR.
 # Pick --retry longer than the backlog takes to inject, so the 'loaded' phase measures a
-# waiting backlog (with a shorter one it measures the retries too, which is harsher).
+# waiting backlog (with a shorter one it measures the retries too, which is harsher);
+# --loaded-delay S waits S seconds after the backlog is deferred before the 'loaded' phase, to
+# put it on top of the first retry wave.
 # Status 2026-11-22: see docs/PERFORMANCE.md, Scale (a retry shorter than the injection stalled
 # ingest; a longer one was fine at 100,000 recipients).
 set -euo pipefail
@@ -28,7 +31,7 @@ export RESULTS_DIR=${RESULTS_DIR:-$BENCH_WORK/results/backlog-$(date -u +%Y%m%dT
 # shellcheck source=/dev/null
 source "$SHARED/lib/common.sh"
 
-BUILD_DIR=$ROOT/build/relay-bench; B=10000; R=100; N=5000; RETRY=90s
+BUILD_DIR=$ROOT/build/relay-bench; B=10000; R=100; N=5000; RETRY=90s; LOADED_DELAY=0
 MTA_PORT=12525; SINK_PORT=12526; DOWN_PORT=12527
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
     --rcpts) R=$2; shift 2 ;;
     --n) N=$2; shift 2 ;;
     --retry) RETRY=$2; shift 2 ;;
+    --loaded-delay) LOADED_DELAY=$2; shift 2 ;;
     --mta-port) MTA_PORT=$2; shift 2 ;;
     --sink-port) SINK_PORT=$2; shift 2 ;;
     --down-port) DOWN_PORT=$2; shift 2 ;;
@@ -103,6 +107,7 @@ done
 t2=$(date +%s.%N)
 log "deferred log lines: $last after $(echo "$t2 - $t0" | bc) s; RSS $(rss_mb "$PID") MB"
 
+if [ "$LOADED_DELAY" != 0 ]; then log "waiting ${LOADED_DELAY}s (retry wave)"; sleep "$LOADED_DELAY"; fi
 harness loaded
 r=$(rss_mb "$PID"); [ "$r" -gt "$peak" ] && peak=$r
 

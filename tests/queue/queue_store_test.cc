@@ -361,6 +361,48 @@ TEST_F(QueueStoreTest, ConcurrentOutcomesOnOneMessageAreSerialised) {
   EXPECT_EQ(qs_->Get(id)->message.active_recipients(), 2u);
 }
 
+// A caller's snapshot saves the second read only while it is current: after another write of
+// the message (or with one in flight) it is ignored, so that write's change is never lost.
+TEST_F(QueueStoreTest, OutcomeSnapshotIsUsedOnlyWhileCurrent) {
+  uint64_t id = Enqueue(SimpleMessage(3, Now()));
+  auto epoch = qs_->SnapshotEpoch(id);
+  ASSERT_TRUE(epoch);
+  auto fresh = std::make_shared<const queue::QueuedMessage>(*qs_->Get(id));
+  queue::OutcomeBatch b;
+  b.msg_id = id;
+  b.changes.push_back(Terminal(0, S::kDelivered));
+  b.snapshot = fresh;
+  b.snapshot_epoch = epoch;
+  ASSERT_TRUE(Apply(b).ok());
+  EXPECT_EQ(qs_->snapshots_used(), 1u);
+
+  // The same (now stale) snapshot: recipient 0 is delivered in the store, not in it.
+  queue::OutcomeBatch stale;
+  stale.msg_id = id;
+  stale.changes.push_back(TempFail(1, Millis(1000)));
+  stale.snapshot = fresh;
+  stale.snapshot_epoch = epoch;
+  ASSERT_TRUE(Apply(stale).ok());
+  EXPECT_EQ(qs_->snapshots_used(), 1u) << "a write was issued since: read again";
+  EXPECT_EQ(StateOf(id, 0), S::kDelivered);
+  EXPECT_EQ(StateOf(id, 1), S::kDeferred);
+  EXPECT_EQ(qs_->Get(id)->message.active_recipients(), 2u);
+
+  // No epoch while a write of the message is in flight.
+  int done = 0;
+  queue::OutcomeBatch inflight;
+  inflight.msg_id = id;
+  inflight.changes.push_back(Terminal(2, S::kDelivered));
+  qs_->ApplyOutcome(inflight, [&](StatusOr<queue::OutcomeResult> r) {
+    EXPECT_TRUE(r.ok());
+    ++done;
+  });
+  EXPECT_FALSE(qs_->SnapshotEpoch(id));
+  ASSERT_TRUE(loop_.RunUntil([&] { return done == 1; }));
+  EXPECT_TRUE(qs_->SnapshotEpoch(id));
+  EXPECT_EQ(qs_->Get(id)->message.active_recipients(), 1u);
+}
+
 TEST_F(QueueStoreTest, CorruptRecipientIsQuarantinedAndCountedWithoutACrash) {
   uint64_t id = Enqueue(SimpleMessage(2, Now()));
   storage::WriteBatch b;
