@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "storage/resume_budget.h"
 #include "storage/schema.h"
 
 namespace outpost::storage {
@@ -130,7 +131,7 @@ class Store::Impl {
   Status error;               // guarded by mu: the store's current write error
   MonotonicTime next_resume;  // guarded by mu
   Millis backoff{0};          // guarded by mu
-  int failed_resumes = 0;     // guarded by mu: consecutive, since EnterError
+  std::optional<ResumeBudget> budget;  // guarded by mu; set with `options` at open
   bool gave_up = false;       // guarded by mu: no more resumes (on_unrecoverable was called)
   std::thread writer;
 
@@ -142,6 +143,11 @@ class Store::Impl {
   std::atomic<uint64_t> sync_sum_us{0};
 
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles[static_cast<int>(c)]; }
+  // mu held.
+  ResumeBudget& Budget() {
+    if (!budget) budget.emplace(options.resume_give_up_after);
+    return *budget;
+  }
 
   void StartWriter() {
     writer = std::thread([this] { WriterLoop(); });
@@ -215,6 +221,7 @@ class Store::Impl {
       (result.ok() ? committed : failed) += group.size();
       for (auto& p : group) Finish(p, result);
       l.lock();
+      if (result.ok()) Budget().WriteSucceeded();
     }
   }
 
@@ -258,7 +265,7 @@ class Store::Impl {
   // mu held.
   void EnterError(const Status& s) {
     error = s;
-    failed_resumes = 0;
+    Budget().WriteFailed(s.Is(Status::Code::kIoError));
     backoff = options.resume_initial_backoff;
     next_resume = std::chrono::steady_clock::now() + backoff;
     OUTPOST_LOG_ERROR("store_write_failed", {"error", s.ToString()}, {"path", options.path});
@@ -266,6 +273,10 @@ class Store::Impl {
 
   // mu held on entry and exit; released around Resume().
   void TryResume(std::unique_lock<std::mutex>& l) {
+    if (Budget().exhausted()) {  // the last write failed again after a successful resume
+      GiveUp(error, l);
+      return;
+    }
     l.unlock();
     rocksdb::Status rs = db->Resume();
     resumes.fetch_add(1);
@@ -273,6 +284,7 @@ class Store::Impl {
     if (rs.ok()) {
       OUTPOST_LOG_INFO("store_resumed", {"path", options.path});
       error = Status::Ok();
+      Budget().ResumeSucceeded();
       return;
     }
     // RocksDB never clears a fatal error (a failed WAL fsync: whether the data reached the
@@ -281,10 +293,8 @@ class Store::Impl {
     // Disk full is not: it clears once space returns (meanwhile Resume() may also answer
     // Busy while RocksDB's own recovery waits for space).
     bool fatal = rs.severity() >= rocksdb::Status::Severity::kFatalError;
-    bool io = rs.IsIOError() && !rs.IsNoSpace() && !error.Is(Status::Code::kNoSpace);
-    if (io) ++failed_resumes;
-    bool stuck = io && failed_resumes >= options.resume_give_up_after;
-    if (fatal || stuck) {
+    Budget().ResumeFailed(rs.IsIOError() && !rs.IsNoSpace());
+    if (fatal || Budget().exhausted()) {
       GiveUp(FromRocks(rs, "resume"), l);
       return;
     }
@@ -299,10 +309,10 @@ class Store::Impl {
     gave_up = true;
     error = Status(why.code(), why.message() + " (unrecoverable without a restart)");
     Status reported = error;
-    OUTPOST_LOG_ERROR("store_unrecoverable", {"error", reported.ToString()},
-                      {"resume_attempts", static_cast<int64_t>(failed_resumes)},
-                      {"path", options.path},
-                      {"action", "the owner must restart; the WAL replays every acknowledged write"});
+    OUTPOST_LOG_ERROR(
+        "store_unrecoverable", {"error", reported.ToString()},
+        {"resume_attempts", static_cast<int64_t>(Budget().failed())}, {"path", options.path},
+        {"action", "the owner must restart; the WAL replays every acknowledged write"});
     if (!options.on_unrecoverable) return;
     l.unlock();
     options.on_unrecoverable(reported);

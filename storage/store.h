@@ -43,7 +43,9 @@ struct StoreOptions {
   Millis resume_initial_backoff{100};
   Millis resume_max_backoff{30000};
   // Failed resumes of an I/O error (not disk full, which waits for space however long it
-  // takes) before the store gives up; with the backoffs above about 25 s.
+  // takes) since the last successful write before the store gives up; a write failing again
+  // right after a successful resume counts as one (storage/resume_budget.h). With the
+  // backoffs above about 25 s.
   int resume_give_up_after = 8;
   // Called once, on the writer thread, when the store gives up (see the contract above). Must
   // not call into the store; post to a loop instead. From then on health() reports the error
