@@ -196,16 +196,22 @@ void Scheduler::Pump() {
     return;
   }
   size_t budget = options_.max_recipients_per_pump;
+  const MonotonicTime started = dispatcher_.clock().MonotonicNow();
+  const auto out_of_time = [&] {
+    return options_.max_pump_time.count() > 0 &&
+           dispatcher_.clock().MonotonicNow() - started >= options_.max_pump_time;
+  };
+  bool yield = false;
   std::set<std::string> exhausted;
   bool progress = true;
   // Round-robin over the queues, one batch each per round, so one busy queue cannot starve
   // the others within a wake-up.
-  while (progress && budget > 0) {
+  while (progress && budget > 0 && !yield) {
     progress = false;
     std::vector<std::string> names;
     for (const auto& [name, st] : queues_) names.push_back(name);
     for (const auto& name : names) {
-      if (exhausted.count(name) || budget == 0) continue;
+      if (exhausted.count(name) || budget == 0 || yield) continue;
       bool more = false;
       if (!ScanQueue(name, now, &budget, &more)) {
         backoff_until_ms_ = now + options_.store_error_backoff.count();
@@ -214,12 +220,13 @@ void Scheduler::Pump() {
       }
       if (more) {
         progress = true;
+        yield = out_of_time();
       } else {
         exhausted.insert(name);
       }
     }
   }
-  if (budget == 0) Wake();  // yield to other events; continue on the next turn
+  if (budget == 0 || yield) Wake();  // yield to other events; continue on the next turn
   RearmTimer(now);
 }
 
@@ -311,11 +318,16 @@ const router::Schedule* Scheduler::ScheduleOf(const router::Router& r,
   return r.config().FindSchedule(rec.schedule());
 }
 
-PlanContext Scheduler::ContextFor(const router::Schedule* schedule, int64_t now) const {
+RandomSource Scheduler::OneDraw() const {
+  return [draw = options_.random()]() { return draw; };
+}
+
+PlanContext Scheduler::ContextFor(const router::Schedule* schedule, int64_t now,
+                                  const RandomSource* random) const {
   PlanContext ctx;
   ctx.now_unix_ms = now;
   ctx.schedule = schedule;
-  ctx.random = &options_.random;
+  ctx.random = random ? random : &options_.random;
   ctx.config_retry = options_.config_retry;
   return ctx;
 }
@@ -485,16 +497,17 @@ void Scheduler::DeferDown(const proto::MessageRecord& message, const router::Rou
                        " marked down (" + down.reply.text + ")";
   const AttemptMeta meta{group.route->name, now, 0};
   const int64_t spread = std::max<int64_t>(1, down.period.count() / 10);
+  const RandomSource draw = OneDraw();
   for (const auto* r : group.rcpts) {
     PlannedChange plan = PlanAttemptOutcome(message, *r, outcome, meta,
-                                            ContextFor(ScheduleOf(*router_, *r), now));
+                                            ContextFor(ScheduleOf(*router_, *r), now, &draw));
     if (plan.change.attempt) plan.change.attempt->in_history = false;
     if (queue::IsPending(plan.change.new_state) && plan.change.next_attempt_unix_ms &&
         NextAttemptGoesTo(message, router, lower, *r, down.error, now) == group.dest_key) {
       // Re-timed only when the next attempt would go to the same destination: a route that
       // fails over on retry_num (the seed's `retry_num > 1`) keeps its own retry time.
       const int64_t retime =
-          down.until_unix_ms + static_cast<int64_t>(options_.random() % static_cast<uint64_t>(spread));
+          down.until_unix_ms + static_cast<int64_t>(draw() % static_cast<uint64_t>(spread));
       plan.change.next_attempt_unix_ms = std::max(*plan.change.next_attempt_unix_ms, retime);
     }
     immediate->push_back(MakeItem(std::move(plan), *r));
@@ -624,6 +637,7 @@ void Scheduler::OnTransactionDone(uint64_t txn_id, transport::DeliveryResult res
     AttemptMeta meta{txn->route_name, txn->started_unix_ms, duration};
     std::vector<Item> items;
     items.reserve(txn->rcpts.size());
+    const RandomSource draw = OneDraw();
     for (size_t k = 0; k < txn->rcpts.size(); ++k) {
       const proto::RecipientRecord* rec = &txn->rcpts[k];
       transport::RecipientOutcome outcome;
@@ -644,7 +658,7 @@ void Scheduler::OnTransactionDone(uint64_t txn_id, transport::DeliveryResult res
                           {"action", "deferred 5m, retry_num unchanged"});
       }
       items.push_back(MakeItem(PlanAttemptOutcome(*txn->message, *rec, outcome, meta,
-                                                  ContextFor(ScheduleOf(*router, *rec), now)),
+                                                  ContextFor(ScheduleOf(*router, *rec), now, &draw)),
                                *rec));
     }
     if (!items.empty()) Write(*txn->message, body, std::move(items));

@@ -47,6 +47,9 @@ struct SchedulerOptions {
   size_t scan_batch = 256;                // recipients leased per due-index scan
   // Then the loop yields (polls I/O) before the next pump: bounds how long ingest waits.
   size_t max_recipients_per_pump = 1024;
+  // ... or once a pump has worked this long (monotonic clock): one pass over 100-recipient
+  // messages can take far longer than its recipient budget suggests. 0 = no time bound.
+  Millis max_pump_time{5};
   // Recipients held in memory per virtual queue while their destination is at its
   // concurrency limit or suspended. Beyond it they are postponed in the store by
   // `overflow_retry` (no attempt counted) so memory stays bounded.
@@ -216,7 +219,13 @@ class Scheduler {
                                                 const std::vector<uint32_t>& cancelled);
   OpDone WakeAfter(OpDone done);
   const router::Schedule* ScheduleOf(const router::Router& r, const proto::RecipientRecord& rec);
-  PlanContext ContextFor(const router::Schedule* schedule, int64_t now) const;
+  PlanContext ContextFor(const router::Schedule* schedule, int64_t now,
+                         const RandomSource* random = nullptr) const;
+  // One jitter draw for every recipient of a decision: the recipients of a message then share
+  // their next due time, stay adjacent in the due index and are leased, loaded and written
+  // together again (a draw per recipient scatters them, so a wave loads and writes the whole
+  // message once per recipient).
+  RandomSource OneDraw() const;
 
   Dispatcher& dispatcher_;
   queue::QueueStore& store_;

@@ -374,6 +374,30 @@ TEST_F(SchedulerTest, DownDestinationDefersInBulkUntilItsPeriodEnds) {
   EXPECT_EQ(Rcpt(second, 0).attempts_size(), 1);
 }
 
+// One deferral decision draws one jitter for all its recipients: a message's recipients keep one
+// due time, so its retry is leased, loaded and written once, not once per recipient.
+TEST_F(SchedulerTest, RecipientsDeferredTogetherShareOneRetryTime) {
+  SchedulerOptions options;
+  uint64_t draw = 0;
+  options.random = [&draw]() { return draw += 777; };  // a different jitter on every call
+  Start(kBaseConfig, options);
+  const uint64_t id = Submit(Message({"a@dead.test", "b@dead.test", "c@dead.test"}));
+  ASSERT_EQ(mx.calls.size(), 1u);
+  mx.CompleteAll(Temp(ErrorClass::kConnection, 0, "refused"));
+  Settle();
+  const int64_t due = Rcpt(id, 0).next_attempt_unix_ms();
+  EXPECT_EQ(Rcpt(id, 1).next_attempt_unix_ms(), due);
+  EXPECT_EQ(Rcpt(id, 2).next_attempt_unix_ms(), due);
+
+  // The destination is now down: a second message is deferred in bulk, also at one time.
+  const uint64_t second = Submit(Message({"d@dead.test", "e@dead.test", "f@dead.test"}));
+  EXPECT_EQ(mx.calls.size(), 1u);
+  const int64_t down_due = Rcpt(second, 0).next_attempt_unix_ms();
+  EXPECT_GT(down_due, due);
+  EXPECT_EQ(Rcpt(second, 1).next_attempt_unix_ms(), down_due);
+  EXPECT_EQ(Rcpt(second, 2).next_attempt_unix_ms(), down_due);
+}
+
 // A counted deferral that makes the route fail over is not held back to the end of the down
 // period: the next attempt goes to the fallback at the recipient's own retry time.
 TEST_F(SchedulerTest, DownDestinationDoesNotDelayRetryNumFailover) {
