@@ -378,8 +378,7 @@ TEST_F(SchedulerTest, DownDestinationDefersInBulkUntilItsPeriodEnds) {
 // due time, so its retry is leased, loaded and written once, not once per recipient.
 TEST_F(SchedulerTest, RecipientsDeferredTogetherShareOneRetryTime) {
   SchedulerOptions options;
-  uint64_t draw = 0;
-  options.random = [&draw]() { return draw += 777; };  // a different jitter on every call
+  options.random = [draw = uint64_t{0}]() mutable { return draw += 777; };  // differs per call
   Start(kBaseConfig, options);
   const uint64_t id = Submit(Message({"a@dead.test", "b@dead.test", "c@dead.test"}));
   ASSERT_EQ(mx.calls.size(), 1u);
