@@ -20,6 +20,7 @@ namespace {
 
 using smtp_server::IngestedMessage;
 using smtp_server::ListenerOptions;
+using smtp_server::testing::ReplyCode;
 using smtp_server::testing::TestClient;
 using smtp_server::testing::WaitFor;
 
@@ -81,13 +82,11 @@ ListenerOptions Options() {
   return o;
 }
 
-int Code(const std::string& reply) { return reply.size() >= 3 ? std::stoi(reply.substr(0, 3)) : 0; }
-
 // Connects, reads the greeting and sends EHLO, MAIL, RCPT and DATA; false on any surprise.
 bool Begin(TestClient& c) {
-  return Code(c.ReadReply()) == 220 && Code(c.Command("EHLO c")) == 250 &&
-         Code(c.Command("MAIL FROM:<a@remote.example>")) == 250 &&
-         Code(c.Command("RCPT TO:<x@example.org>")) == 250 && Code(c.Command("DATA")) == 354;
+  return ReplyCode(c.ReadReply()) == 220 && ReplyCode(c.Command("EHLO c")) == 250 &&
+         ReplyCode(c.Command("MAIL FROM:<a@remote.example>")) == 250 &&
+         ReplyCode(c.Command("RCPT TO:<x@example.org>")) == 250 && ReplyCode(c.Command("DATA")) == 354;
 }
 
 // The main loop on a thread of its own for the test's duration.
@@ -184,8 +183,8 @@ TEST(IngestLoops, StopClosesSessionsOpenOnEveryLoopAndDropsLateCompletions) {
     auto c = TestClient::Connect(port);
     ASSERT_NE(c, nullptr);
     if (i % 2 == 0) {
-      ASSERT_EQ(Code(c->ReadReply()), 220);
-      ASSERT_EQ(Code(c->Command("EHLO c")), 250);
+      ASSERT_EQ(ReplyCode(c->ReadReply()), 220);
+      ASSERT_EQ(ReplyCode(c->Command("EHLO c")), 250);
       idle.push_back(std::move(c));
     } else {
       ASSERT_TRUE(Begin(*c));
@@ -201,7 +200,7 @@ TEST(IngestLoops, StopClosesSessionsOpenOnEveryLoopAndDropsLateCompletions) {
   // Graceful drain first: no new connections, open sessions still answer.
   loops->StopAccepting();
   ASSERT_TRUE(WaitFor([&] { return TestClient::Connect(port) == nullptr; }));
-  EXPECT_EQ(Code(idle[0]->Command("NOOP")), 250);
+  EXPECT_EQ(ReplyCode(idle[0]->Command("NOOP")), 250);
 
   loops->Stop();  // sessions on both loops closed on their threads
   for (auto& c : idle) EXPECT_TRUE(c->WaitForEof());
@@ -255,7 +254,7 @@ TEST(IngestLoops, ASubmissionReachingTheMainLoopAfterTheExitDecisionIsRefused) {
   ASSERT_TRUE(WaitFor([&] { return loops.in_flight_submissions() == 1; }));
   loops.RefuseSubmissions();  // the exit decision (main loop thread: it is not running)
   main.Start();               // its drain runs the submission
-  EXPECT_EQ(Code(c->ReadReply()), 451);
+  EXPECT_EQ(ReplyCode(c->ReadReply()), 451);
   EXPECT_EQ(sink.submitted(), 0u);
   EXPECT_EQ(sink.held(), 0u);
   EXPECT_EQ(loops.in_flight_submissions(), 0u);

@@ -14,6 +14,7 @@ namespace outpost::smtp_server {
 namespace {
 
 using testing::FakeSink;
+using testing::ReplyCode;
 using testing::TestClient;
 using testing::WaitFor;
 
@@ -25,8 +26,6 @@ ListenerOptions Options() {
   o.bind = "127.0.0.1:0";
   return o;
 }
-
-int Code(const std::string& reply) { return reply.size() >= 3 ? std::stoi(reply.substr(0, 3)) : 0; }
 
 // `n` loops, each on its own thread with its own sink and its member of one listener group.
 class GroupFixture {
@@ -109,7 +108,7 @@ TEST(SmtpListenerGroup, ConnectionsAreAcceptedOnEveryLoopAndSubmitToThatLoopsSin
       for (int i = 0; i < 20; ++i) {
         auto c = TestClient::Connect(g.port(0));
         ASSERT_NE(c, nullptr);
-        ASSERT_EQ(Code(c->ReadReply()), 220);
+        ASSERT_EQ(ReplyCode(c->ReadReply()), 220);
         clients.push_back(std::move(c));
       }
     });
@@ -117,12 +116,12 @@ TEST(SmtpListenerGroup, ConnectionsAreAcceptedOnEveryLoopAndSubmitToThatLoopsSin
   EXPECT_EQ(g.Sessions(0), 20u);
   EXPECT_EQ(g.Sessions(1), 20u);
   for (auto& c : clients) {
-    ASSERT_EQ(Code(c->Command("EHLO c")), 250);
-    ASSERT_EQ(Code(c->Command("MAIL FROM:<a@remote.example>")), 250);
-    ASSERT_EQ(Code(c->Command("RCPT TO:<x@example.org>")), 250);
-    ASSERT_EQ(Code(c->Command("DATA")), 354);
+    ASSERT_EQ(ReplyCode(c->Command("EHLO c")), 250);
+    ASSERT_EQ(ReplyCode(c->Command("MAIL FROM:<a@remote.example>")), 250);
+    ASSERT_EQ(ReplyCode(c->Command("RCPT TO:<x@example.org>")), 250);
+    ASSERT_EQ(ReplyCode(c->Command("DATA")), 354);
     ASSERT_TRUE(c->Send("Subject: s\r\n\r\nbody\r\n.\r\n"));
-    EXPECT_EQ(Code(c->ReadReply()), 250);
+    EXPECT_EQ(ReplyCode(c->ReadReply()), 250);
   }
   EXPECT_EQ(g.sink(0).count(), 20u);
   EXPECT_EQ(g.sink(1).count(), 20u);
@@ -140,7 +139,7 @@ TEST(SmtpListenerGroup, PerIpLimitHoldsForTheWholeGroup) {
   for (int i = 0; i < 12; ++i) {
     auto c = TestClient::Connect(g.port(0));
     ASSERT_NE(c, nullptr);
-    int code = Code(c->ReadReply());
+    int code = ReplyCode(c->ReadReply());
     greeted += code == 220;
     refused += code == 421;
     clients.push_back(std::move(c));

@@ -12,6 +12,7 @@ namespace outpost::smtp_server {
 namespace {
 
 using testing::ServerFixture;
+using testing::ReplyCode;
 using testing::TestClient;
 using testing::WaitFor;
 
@@ -33,12 +34,10 @@ std::unique_ptr<TestClient> Open(ServerFixture& s) {
   return c;
 }
 
-int Code(const std::string& reply) { return reply.size() >= 3 ? std::stoi(reply.substr(0, 3)) : 0; }
-
 // MAIL, RCPT and DATA for a local recipient; true when the server is waiting for the message.
 bool BeginData(TestClient& c) {
-  return Code(c.Command("MAIL FROM:<a@remote.example>")) == 250 &&
-         Code(c.Command("RCPT TO:<x@example.org>")) == 250 && Code(c.Command("DATA")) == 354;
+  return ReplyCode(c.Command("MAIL FROM:<a@remote.example>")) == 250 &&
+         ReplyCode(c.Command("RCPT TO:<x@example.org>")) == 250 && ReplyCode(c.Command("DATA")) == 354;
 }
 
 TEST(SmtpSession, FullTransaction) {
@@ -55,7 +54,7 @@ TEST(SmtpSession, FullTransaction) {
   EXPECT_EQ(c->Command("MAIL FROM:<sender@remote.example> RET=HDRS ENVID=e1"), "250 2.1.0 Ok\r\n");
   EXPECT_EQ(c->Command("RCPT TO:<user@example.org> NOTIFY=FAILURE ORCPT=rfc822;u@example.org"),
             "250 2.1.5 Ok\r\n");
-  EXPECT_EQ(Code(c->Command("DATA")), 354);
+  EXPECT_EQ(ReplyCode(c->Command("DATA")), 354);
   ASSERT_TRUE(c->Send("Subject: test\r\n\r\n..dot line\r\nbody\r\n.\r\n"));
   EXPECT_EQ(c->ReadReply(), "250 2.0.0 Ok: queued as 0000000000000100\r\n");
   EXPECT_EQ(c->Command("QUIT"), "221 2.0.0 Bye\r\n");
@@ -106,23 +105,23 @@ TEST(SmtpSession, SequenceErrorsAndRset) {
   ServerFixture s(Options());
   auto c = Open(s);
   EXPECT_EQ(c->Command("MAIL FROM:<a@b.example>").substr(0, 9), "503 5.5.1");
-  EXPECT_EQ(Code(c->Command("HELO client")), 250);
+  EXPECT_EQ(ReplyCode(c->Command("HELO client")), 250);
   EXPECT_EQ(c->Command("RCPT TO:<x@example.org>").substr(0, 9), "503 5.5.1");
   EXPECT_EQ(c->Command("DATA").substr(0, 9), "503 5.5.1");
-  EXPECT_EQ(Code(c->Command("MAIL FROM:<a@b.example>")), 250);
+  EXPECT_EQ(ReplyCode(c->Command("MAIL FROM:<a@b.example>")), 250);
   EXPECT_EQ(c->Command("MAIL FROM:<a@b.example>").substr(0, 9), "503 5.5.1");
   EXPECT_EQ(c->Command("DATA").substr(0, 9), "554 5.5.1");  // no recipients yet
-  EXPECT_EQ(Code(c->Command("RCPT TO:<x@example.org>")), 250);
+  EXPECT_EQ(ReplyCode(c->Command("RCPT TO:<x@example.org>")), 250);
   EXPECT_EQ(c->Command("RSET"), "250 2.0.0 Ok\r\n");
   EXPECT_EQ(c->Command("RCPT TO:<x@example.org>").substr(0, 9), "503 5.5.1");
   EXPECT_EQ(c->Command("VRFY bob").substr(0, 9), "252 2.5.2");
-  EXPECT_EQ(Code(c->Command("HELP")), 214);
+  EXPECT_EQ(ReplyCode(c->Command("HELP")), 214);
   EXPECT_EQ(c->Command("BDAT 10 LAST").substr(0, 9), "502 5.5.1");
   EXPECT_EQ(c->Command("STARTTLS").substr(0, 9), "502 5.5.1");    // no certificate
   EXPECT_EQ(c->Command("AUTH PLAIN").substr(0, 9), "502 5.5.1");  // no users
   EXPECT_EQ(c->Command("MAIL FROM:<a@b> FOO=BAR").substr(0, 9), "555 5.5.4");
   EXPECT_EQ(c->Command(std::string(600, 'N')), "500 5.5.2 Error: line too long\r\n");
-  EXPECT_EQ(Code(c->Command("NOOP")), 250);
+  EXPECT_EQ(ReplyCode(c->Command("NOOP")), 250);
   EXPECT_EQ(s.sink().count(), 0u);
 }
 
@@ -142,14 +141,14 @@ TEST(SmtpSession, OversizeThenGoodMessageOnTheSameConnection) {
   // The transaction is over, the connection is not.
   ASSERT_TRUE(BeginData(*c));
   ASSERT_TRUE(c->Send("Subject: small\r\n\r\nok\r\n.\r\n"));
-  EXPECT_EQ(Code(c->ReadReply()), 250);
+  EXPECT_EQ(ReplyCode(c->ReadReply()), 250);
   EXPECT_EQ(s.sink().count(), 1u);
 }
 
 TEST(SmtpSession, SmugglingAttemptIsRefusedAndNotExecuted) {
   ServerFixture s(Options());
   auto c = Open(s);
-  ASSERT_EQ(Code(c->Command("EHLO c")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("EHLO c")), 250);
   ASSERT_TRUE(BeginData(*c));
   ASSERT_TRUE(
       c->Send("Subject: a\r\n\r\nhi\n.\r\nMAIL FROM:<admin@example.org>\r\n"
@@ -157,7 +156,7 @@ TEST(SmtpSession, SmugglingAttemptIsRefusedAndNotExecuted) {
   std::string r = c->ReadReply();
   EXPECT_EQ(r.substr(0, 9), "554 5.6.0") << r;
   EXPECT_NE(r.find("bare LF/CR not allowed"), std::string::npos);
-  EXPECT_EQ(Code(c->Command("NOOP")), 250);  // nothing smuggled got a reply
+  EXPECT_EQ(ReplyCode(c->Command("NOOP")), 250);  // nothing smuggled got a reply
   EXPECT_EQ(s.sink().count(), 0u);
 }
 
@@ -167,12 +166,12 @@ TEST(SmtpSession, ReceivedLoopAndRecipientLimits) {
   o.max_recipients = 2;
   ServerFixture s(o);
   auto c = Open(s);
-  ASSERT_EQ(Code(c->Command("EHLO c")), 250);
-  ASSERT_EQ(Code(c->Command("MAIL FROM:<a@remote.example>")), 250);
-  ASSERT_EQ(Code(c->Command("RCPT TO:<x@example.org>")), 250);
-  ASSERT_EQ(Code(c->Command("RCPT TO:<y@example.org>")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("EHLO c")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("MAIL FROM:<a@remote.example>")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("RCPT TO:<x@example.org>")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("RCPT TO:<y@example.org>")), 250);
   EXPECT_EQ(c->Command("RCPT TO:<z@example.org>").substr(0, 9), "452 4.5.3");
-  ASSERT_EQ(Code(c->Command("DATA")), 354);
+  ASSERT_EQ(ReplyCode(c->Command("DATA")), 354);
   ASSERT_TRUE(c->Send("Received: a\r\nReceived: b\r\nReceived: c\r\n\r\nloop\r\n.\r\n"));
   EXPECT_EQ(c->ReadReply().substr(0, 9), "554 5.4.6");
   EXPECT_EQ(s.sink().count(), 0u);
@@ -184,16 +183,16 @@ TEST(SmtpSession, RelayRefusedForUntrustedClient) {
   o.local_users = std::vector<std::string>{"alice"};
   ServerFixture s(o);
   auto c = Open(s);
-  ASSERT_EQ(Code(c->Command("EHLO c")), 250);
-  ASSERT_EQ(Code(c->Command("MAIL FROM:<a@remote.example>")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("EHLO c")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("MAIL FROM:<a@remote.example>")), 250);
   EXPECT_EQ(c->Command("RCPT TO:<someone@elsewhere.example>"),
             "554 5.7.1 <someone@elsewhere.example>: Relay access denied\r\n");
   EXPECT_EQ(c->Command("RCPT TO:<bob@example.org>").substr(0, 9), "550 5.1.1");
-  EXPECT_EQ(Code(c->Command("RCPT TO:<alice@example.org>")), 250);
-  EXPECT_EQ(Code(c->Command("RCPT TO:<postmaster>")), 250);
-  EXPECT_EQ(Code(c->Command("DATA")), 354);
+  EXPECT_EQ(ReplyCode(c->Command("RCPT TO:<alice@example.org>")), 250);
+  EXPECT_EQ(ReplyCode(c->Command("RCPT TO:<postmaster>")), 250);
+  EXPECT_EQ(ReplyCode(c->Command("DATA")), 354);
   ASSERT_TRUE(c->Send("\r\nx\r\n.\r\n"));
-  EXPECT_EQ(Code(c->ReadReply()), 250);
+  EXPECT_EQ(ReplyCode(c->ReadReply()), 250);
   auto msgs = s.sink().messages();
   ASSERT_EQ(msgs.size(), 1u);
   ASSERT_EQ(msgs[0].recipients.size(), 2u);
@@ -204,7 +203,7 @@ TEST(SmtpSession, ReplyWaitsForTheSinkAndPipelinedCommandsWait) {
   ServerFixture s(Options());
   s.sink().set_hold(true);
   auto c = Open(s);
-  ASSERT_EQ(Code(c->Command("EHLO c")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("EHLO c")), 250);
   ASSERT_TRUE(BeginData(*c));
   ASSERT_TRUE(c->Send("\r\nbody\r\n.\r\nNOOP\r\n"));
   ASSERT_TRUE(WaitFor([&] { return s.sink().count() == 1; }));
@@ -220,7 +219,7 @@ TEST(SmtpSession, ReplyWaitsForTheSinkAndPipelinedCommandsWait) {
 TEST(SmtpSession, StorageErrorsAndFreeSpace) {
   ServerFixture s(Options());
   auto c = Open(s);
-  ASSERT_EQ(Code(c->Command("EHLO c")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("EHLO c")), 250);
   auto send_message = [&] {
     EXPECT_TRUE(BeginData(*c));
     c->Send("\r\nbody\r\n.\r\n");
@@ -231,7 +230,7 @@ TEST(SmtpSession, StorageErrorsAndFreeSpace) {
   s.sink().set_fail(Status::NoSpace("full"));
   EXPECT_EQ(send_message().substr(0, 9), "452 4.3.1");
   s.sink().set_fail(std::nullopt);
-  EXPECT_EQ(Code(send_message()), 250);
+  EXPECT_EQ(ReplyCode(send_message()), 250);
   s.sink().set_below_watermark(true);
   EXPECT_EQ(c->Command("MAIL FROM:<a@remote.example>").substr(0, 9), "452 4.3.1");
 }
@@ -241,7 +240,7 @@ TEST(SmtpSession, ClientGoneWhileSubmissionPending) {
   s.sink().set_hold(true);
   {
     auto c = Open(s);
-    ASSERT_EQ(Code(c->Command("EHLO c")), 250);
+    ASSERT_EQ(ReplyCode(c->Command("EHLO c")), 250);
     ASSERT_TRUE(BeginData(*c));
     ASSERT_TRUE(c->Send("\r\nbody\r\n.\r\n"));
     ASSERT_TRUE(WaitFor([&] { return s.sink().count() == 1; }));
@@ -265,11 +264,11 @@ TEST(SmtpSession, PerIpConnectionLimit) {
   EXPECT_NE(r.find("too many connections"), std::string::npos);
   EXPECT_TRUE(third->WaitForEof());
   third->Close();
-  EXPECT_EQ(Code(a->Command("QUIT")), 221);
+  EXPECT_EQ(ReplyCode(a->Command("QUIT")), 221);
   a->Close();
   ASSERT_TRUE(WaitFor([&] { return s.SessionCount() == 1; }));
   auto d = Open(s);  // a slot is free again
-  EXPECT_EQ(Code(d->Command("NOOP")), 250);
+  EXPECT_EQ(ReplyCode(d->Command("NOOP")), 250);
 }
 
 TEST(SmtpSession, StopAcceptingKeepsOpenSessions) {
@@ -279,7 +278,7 @@ TEST(SmtpSession, StopAcceptingKeepsOpenSessions) {
     s.listener().StopAccepting();
     return 0;
   });
-  EXPECT_EQ(Code(open->Command("NOOP")), 250);
+  EXPECT_EQ(ReplyCode(open->Command("NOOP")), 250);
   EXPECT_EQ(TestClient::Connect(s.port()), nullptr);  // connection refused
 }
 
@@ -289,7 +288,7 @@ TEST(SmtpSession, RelayNetworksAreExemptFromTheConnectionLimit) {
   ServerFixture s(o);
   auto a = Open(s);
   auto b = Open(s);
-  EXPECT_EQ(Code(b->Command("NOOP")), 250);
+  EXPECT_EQ(ReplyCode(b->Command("NOOP")), 250);
 }
 
 TEST(SmtpSession, IdleAndCommandTimeouts) {
@@ -303,8 +302,8 @@ TEST(SmtpSession, IdleAndCommandTimeouts) {
   idle->Close();
 
   auto busy = Open(s);
-  ASSERT_EQ(Code(busy->Command("EHLO c")), 250);
-  ASSERT_EQ(Code(busy->Command("MAIL FROM:<a@remote.example>")), 250);
+  ASSERT_EQ(ReplyCode(busy->Command("EHLO c")), 250);
+  ASSERT_EQ(ReplyCode(busy->Command("MAIL FROM:<a@remote.example>")), 250);
   EXPECT_EQ(busy->ReadReply().substr(0, 9), "421 4.4.2");
   EXPECT_TRUE(busy->WaitForEof());
   busy->Close();
@@ -322,7 +321,7 @@ TEST(SmtpSession, RequireAuthRefusesMail) {
   EXPECT_EQ(c->Command("MAIL FROM:<a@b.example>").substr(0, 9), "530 5.7.0");
   EXPECT_EQ(c->Command("AUTH PLAIN " + Base64Encode(std::string("\0alice\0pw", 9))).substr(0, 9),
             "235 2.7.0");
-  EXPECT_EQ(Code(c->Command("MAIL FROM:<a@b.example>")), 250);
+  EXPECT_EQ(ReplyCode(c->Command("MAIL FROM:<a@b.example>")), 250);
 }
 
 TEST(SmtpSession, Ipv6ListenerAndRelayNetwork) {
@@ -333,13 +332,13 @@ TEST(SmtpSession, Ipv6ListenerAndRelayNetwork) {
   ASSERT_TRUE(s.error().ok()) << s.error().ToString();
   auto c = TestClient::Connect(s.port(), /*v6=*/true);
   ASSERT_NE(c, nullptr);
-  EXPECT_EQ(Code(c->ReadReply()), 220);
-  ASSERT_EQ(Code(c->Command("EHLO c")), 250);
-  ASSERT_EQ(Code(c->Command("MAIL FROM:<a@example.org>")), 250);
-  EXPECT_EQ(Code(c->Command("RCPT TO:<r@remote.example>")), 250);  // ::1 may relay
-  ASSERT_EQ(Code(c->Command("DATA")), 354);
+  EXPECT_EQ(ReplyCode(c->ReadReply()), 220);
+  ASSERT_EQ(ReplyCode(c->Command("EHLO c")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("MAIL FROM:<a@example.org>")), 250);
+  EXPECT_EQ(ReplyCode(c->Command("RCPT TO:<r@remote.example>")), 250);  // ::1 may relay
+  ASSERT_EQ(ReplyCode(c->Command("DATA")), 354);
   ASSERT_TRUE(c->Send("\r\nv6\r\n.\r\n"));
-  EXPECT_EQ(Code(c->ReadReply()), 250);
+  EXPECT_EQ(ReplyCode(c->ReadReply()), 250);
   auto msgs = s.sink().messages();
   ASSERT_EQ(msgs.size(), 1u);
   EXPECT_EQ(msgs[0].client_ip, "::1");
@@ -352,7 +351,7 @@ TEST(SmtpSession, TooManyErrorsCloseTheConnection) {
   std::string junk;
   for (int i = 0; i < 30; ++i) junk += "FOO\r\n";
   ASSERT_TRUE(c->Send(junk));
-  for (int i = 0; i < 20; ++i) EXPECT_EQ(Code(c->ReadReply()), 500) << i;
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(ReplyCode(c->ReadReply()), 500) << i;
   EXPECT_EQ(c->ReadReply().substr(0, 9), "421 4.7.0");
   EXPECT_TRUE(c->WaitForEof());
 }
@@ -373,7 +372,7 @@ TEST(SmtpSession, PipelineFloodKeepsOrder) {
   }
   writer.join();
   EXPECT_EQ(ok, kCommands);
-  EXPECT_EQ(Code(c->Command("QUIT")), 221);
+  EXPECT_EQ(ReplyCode(c->Command("QUIT")), 221);
 }
 
 class TlsSession : public ::testing::Test {
@@ -411,7 +410,7 @@ TEST_F(TlsSession, AuthRefusedBeforeTls) {
   ServerFixture s(TlsOptions());
   ASSERT_TRUE(s.error().ok()) << s.error().ToString();
   auto c = Open(s);
-  ASSERT_EQ(Code(c->Command("EHLO c")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("EHLO c")), 250);
   EXPECT_EQ(c->Command("AUTH PLAIN " + Base64Encode(std::string("\0alice\0correct horse", 20)))
                 .substr(0, 10),
             "538 5.7.11");
@@ -425,18 +424,18 @@ TEST_F(TlsSession, StartTlsThenAuthPlainAndRelay) {
   EXPECT_NE(ehlo.find("AUTH PLAIN LOGIN"), std::string::npos) << ehlo;
   EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos);
   EXPECT_EQ(c->Command("STARTTLS").substr(0, 9), "503 5.5.1");
-  ASSERT_EQ(Code(c->Command("MAIL FROM:<a@example.org>")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("MAIL FROM:<a@example.org>")), 250);
   EXPECT_EQ(c->Command("RCPT TO:<r@remote.example>").substr(0, 9), "554 5.7.1");
-  ASSERT_EQ(Code(c->Command("RSET")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("RSET")), 250);
   EXPECT_EQ(c->Command("AUTH PLAIN " + Base64Encode(std::string("\0alice\0correct horse", 20))),
             "235 2.7.0 Authentication successful\r\n");
   EXPECT_EQ(c->Command("AUTH PLAIN").substr(0, 9), "503 5.5.1");
-  ASSERT_EQ(Code(c->Command("MAIL FROM:<a@example.org>")), 250);
-  EXPECT_EQ(Code(c->Command("RCPT TO:<r@remote.example>")), 250);
-  ASSERT_EQ(Code(c->Command("DATA")), 354);
+  ASSERT_EQ(ReplyCode(c->Command("MAIL FROM:<a@example.org>")), 250);
+  EXPECT_EQ(ReplyCode(c->Command("RCPT TO:<r@remote.example>")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("DATA")), 354);
   ASSERT_TRUE(c->Send("Subject: tls\r\n\r\nsecret\r\n.\r\n"));
-  EXPECT_EQ(Code(c->ReadReply()), 250);
-  EXPECT_EQ(Code(c->Command("QUIT")), 221);
+  EXPECT_EQ(ReplyCode(c->ReadReply()), 250);
+  EXPECT_EQ(ReplyCode(c->Command("QUIT")), 221);
   auto msgs = s.sink().messages();
   ASSERT_EQ(msgs.size(), 1u);
   EXPECT_EQ(msgs[0].source, "authenticated");
@@ -473,9 +472,9 @@ TEST_F(TlsSession, TooManyAuthFailuresCloseTheConnection) {
   auto c = Open(s);
   UpgradeToTls(*c);
   std::string bad = "AUTH PLAIN " + Base64Encode(std::string("\0alice\0nope", 11));
-  EXPECT_EQ(Code(c->Command(bad)), 535);
-  EXPECT_EQ(Code(c->Command(bad)), 535);
-  EXPECT_EQ(Code(c->Command(bad)), 535);
+  EXPECT_EQ(ReplyCode(c->Command(bad)), 535);
+  EXPECT_EQ(ReplyCode(c->Command(bad)), 535);
+  EXPECT_EQ(ReplyCode(c->Command(bad)), 535);
   EXPECT_EQ(c->ReadReply().substr(0, 9), "421 4.7.0");
 }
 
@@ -484,13 +483,13 @@ TEST_F(TlsSession, TooManyAuthFailuresCloseTheConnection) {
 TEST_F(TlsSession, PipelinedPlaintextAfterStartTlsIsDiscarded) {
   ServerFixture s(TlsOptions());
   auto c = Open(s);
-  ASSERT_EQ(Code(c->Command("EHLO c")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("EHLO c")), 250);
   ASSERT_TRUE(c->Send("STARTTLS\r\nMAIL FROM:<evil@remote.example>\r\n"));
   EXPECT_EQ(c->ReadReply(), "220 2.0.0 Ready to start TLS\r\n");
   ASSERT_TRUE(c->StartTls());
   // EHLO state was reset by the handshake, and the injected MAIL never ran.
   EXPECT_EQ(c->Command("MAIL FROM:<a@example.org>").substr(0, 9), "503 5.5.1");
-  ASSERT_EQ(Code(c->Command("EHLO c")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("EHLO c")), 250);
   EXPECT_EQ(c->Command("RCPT TO:<x@example.org>"), "503 5.5.1 Error: need MAIL command\r\n");
 }
 

@@ -92,11 +92,11 @@ std::string TestClient::ReadReply() {
   }
 }
 
-int TestClient::ReadCode() {
-  std::string r = ReadReply();
-  if (r.size() < 3) return 0;
-  return std::atoi(r.substr(0, 3).c_str());
+int ReplyCode(const std::string& reply) {
+  return reply.size() >= 3 ? std::atoi(reply.substr(0, 3).c_str()) : 0;
 }
+
+int TestClient::ReadCode() { return ReplyCode(ReadReply()); }
 
 std::string TestClient::Command(std::string_view line) {
   if (!Send(std::string(line) + "\r\n")) return "";

@@ -46,6 +46,9 @@ class TestClient {
 // Returns false on failure.
 bool WriteSelfSignedCert(const std::string& cert_path, const std::string& key_path);
 
+// The three-digit code at the start of a reply read with ReadReply/Command; 0 when too short.
+int ReplyCode(const std::string& reply);
+
 // A fresh temporary directory (mkdtemp), removed with RemoveTree.
 std::string MakeTempDir();
 void RemoveTree(const std::string& dir);
