@@ -38,6 +38,12 @@ const DestinationHealth::Down* DestinationHealth::DownAt(const std::string& dest
   return it != down_.end() && now_ms < it->second.until_unix_ms ? &it->second : nullptr;
 }
 
+bool DestinationHealth::ProbeDue(const std::string& dest, int64_t now_ms) const {
+  if (dest.empty() || down_.empty()) return false;
+  auto it = down_.find(dest);
+  return it != down_.end() && now_ms >= it->second.until_unix_ms;
+}
+
 void DestinationHealth::Forget(int64_t now_ms) {
   for (auto it = down_.begin(); it != down_.end();) {
     if (now_ms - it->second.until_unix_ms > options_.max.count()) {

@@ -47,6 +47,9 @@ class DestinationHealth {
   void Record(const std::string& dest, const transport::DeliveryResult& result, int64_t now_ms);
   // Set when `dest` is down at `now_ms`.
   const Down* DownAt(const std::string& dest, int64_t now_ms) const;
+  // True when `dest` was marked down and that period has ended with no result since: a
+  // transaction to it now is a probe (DeliveryRequest::probe).
+  bool ProbeDue(const std::string& dest, int64_t now_ms) const;
   // Forgets every destination (an operator's retry-now means: try now).
   void Clear() { down_.clear(); }
   size_t size_for_test() const { return down_.size(); }

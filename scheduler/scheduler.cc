@@ -574,6 +574,7 @@ void Scheduler::Dispatch(const std::shared_ptr<const proto::MessageRecord>& shar
                                                           : transport::DsnRet::kUnspecified;
   req.message.envid = message.env_id();
   req.message.tls_report = message.source() == proto::SOURCE_REPORT;
+  req.probe = health_.ProbeDue(group.dest_key, now);
   auto txn = std::make_unique<Txn>();
   txn->msg_id = message.id();
   txn->queue = queue;

@@ -46,7 +46,10 @@ TEST(DestinationHealth, PeriodDoublesPerFailedProbeUpToMaxAndASuccessClearsIt) {
   ASSERT_NE(h.DownAt("dest:relay:r", 1000), nullptr);
   EXPECT_EQ(h.DownAt("dest:relay:r", 1000)->until_unix_ms, 31000);
   EXPECT_EQ(h.DownAt("dest:relay:r", 1000)->error, ErrorClass::kConnection);
+  EXPECT_FALSE(h.ProbeDue("dest:relay:r", 30999));
   EXPECT_EQ(h.DownAt("dest:relay:r", 31000), nullptr);  // the period has ended: probe
+  EXPECT_TRUE(h.ProbeDue("dest:relay:r", 31000));
+  EXPECT_FALSE(h.ProbeDue("dest:mx:other.test", 31000));
   EXPECT_EQ(h.DownAt("dest:mx:other.test", 1000), nullptr);
   // A transaction that started before the mark and ends inside the period changes nothing.
   h.Record("dest:relay:r", kRefused, 20000);
@@ -57,6 +60,7 @@ TEST(DestinationHealth, PeriodDoublesPerFailedProbeUpToMaxAndASuccessClearsIt) {
   EXPECT_EQ(h.DownAt("dest:relay:r", 91000)->until_unix_ms, 191000);
   h.Record("dest:relay:r", Result({{OutcomeKind::kDelivered, ErrorClass::kNone}}), 191000);
   EXPECT_EQ(h.DownAt("dest:relay:r", 191000), nullptr);
+  EXPECT_FALSE(h.ProbeDue("dest:relay:r", 191000)) << "up again: no longer probing";
   EXPECT_EQ(h.size_for_test(), 0u);
   h.Record("", kRefused, 0);  // no destination key (Local): never tracked
   EXPECT_EQ(h.size_for_test(), 0u);

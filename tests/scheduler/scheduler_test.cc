@@ -334,6 +334,7 @@ TEST_F(SchedulerTest, DownDestinationDefersInBulkUntilItsPeriodEnds) {
   Start(kBaseConfig, options);
   const uint64_t first = Submit(Message({"a@dead.test"}));
   ASSERT_EQ(mx.calls.size(), 1u);
+  EXPECT_FALSE(mx.calls[0].request.probe);
   mx.Complete(0, AllSame(mx.calls[0].request, Temp(ErrorClass::kConnection, 0, "refused")));
   Settle();
   const int64_t down_until = clock.NowUnixMs() + 600000;
@@ -360,9 +361,12 @@ TEST_F(SchedulerTest, DownDestinationDefersInBulkUntilItsPeriodEnds) {
   EXPECT_EQ(Rcpt(first).retry_num(), 2u);
   EXPECT_GE(Rcpt(first).next_attempt_unix_ms(), down_until);
 
-  // After the period the probe goes out; it succeeds and the rest follow at once.
+  // After the period the probe goes out, past the transport's own down-host memory; it
+  // succeeds and the rest follow at once (no longer probes).
+  EXPECT_FALSE(mx.calls[1].request.probe) << "alive.test was never down";
   RunFor(minutes(8));
   ASSERT_GE(mx.calls.size(), 3u);
+  EXPECT_TRUE(mx.calls[2].request.probe);
   mx.CompleteAll(Delivered());
   Settle();
   RunFor(minutes(2));

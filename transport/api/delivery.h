@@ -196,6 +196,11 @@ struct DeliveryRequest {
   DeliveryMessage message;
   std::vector<DeliveryRecipient> recipients;  // all share this route (and domain for Mx)
   HostPolicySource* policy = nullptr;         // not owned; outlives the delivery
+  // The scheduler's probe of a destination it had marked down and whose down period ended:
+  // connect for real even to hosts the transport still remembers as down (its own memory may
+  // outlast the scheduler's, and a probe answered from memory would keep a destination that
+  // came back marked down for another, doubled, period).
+  bool probe = false;
 };
 
 // A delivery agent. Deliver() is called on the loop thread; `done` is called exactly once, on

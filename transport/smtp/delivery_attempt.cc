@@ -163,7 +163,7 @@ void DeliveryAttempt::TryNext() {
 
   down_key_ = ip + "|" + std::to_string(host.port);
   host_started_ = owner_.dispatcher_.clock().MonotonicNow();
-  if (owner_.down_hosts_.IsDown(down_key_)) {
+  if (!request_.probe && owner_.down_hosts_.IsDown(down_key_)) {
     SmtpReply r{451, "4.4.1", "host marked down"};
     RecordHost(ErrorClass::kConnection, r);
     FailureVerdict v;

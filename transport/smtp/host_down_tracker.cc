@@ -8,6 +8,11 @@ void HostDownTracker::MarkDown(const std::string& key) {
   MonotonicTime now = clock_.MonotonicNow();
   if (entries_.size() > 4096) Purge(now);
   Entry& e = entries_[key];
+  // A failure reported while the key is already down comes from a connection that started
+  // before it was marked (concurrent deliveries to one dead host): it is the same outage, not
+  // a consecutive failure. Counting it doubled the period per concurrent connection: 20
+  // parallel refusals kept a host down for the 10-minute cap after it had come back.
+  if (e.failures > 0 && now < e.until) return;
   e.failures = std::min<uint32_t>(e.failures + 1, 30);
   Millis d = options_.initial;
   for (uint32_t i = 1; i < e.failures && d < options_.max; ++i) d *= 2;

@@ -2,8 +2,10 @@
 
 // Remembers hosts/IPs that failed to connect (RFC 5321 §4.5.4.1's "unreachable list"): the
 // n-th consecutive failure marks the key down for initial * 2^(n-1), capped at `max`. While a
-// key is down, deliveries bound for it are deferred without connecting. A successful
-// connection forgets the history. Time comes from the injected Clock.
+// key is down, deliveries bound for it are deferred without connecting (unless the request is
+// the scheduler's probe, DeliveryRequest::probe). Failures reported while the key is down
+// (connections started before it was marked) neither extend nor double the period. A
+// successful connection forgets the history. Time comes from the injected Clock.
 
 #include <chrono>
 #include <cstdint>

@@ -158,7 +158,14 @@ TEST(HostDownTracker, DownTimeGrowsAndCaps) {
   EXPECT_FALSE(t.IsDown("a"));
   t.MarkDown("a");
   EXPECT_EQ(t.RemainingForTest("a"), std::chrono::seconds(20));
+  // Concurrent connections to the same dead host failing inside the period: same outage.
+  clock.Advance(std::chrono::seconds(1));
   t.MarkDown("a");
+  t.MarkDown("a");
+  EXPECT_EQ(t.RemainingForTest("a"), std::chrono::seconds(19));
+  clock.Advance(std::chrono::seconds(19));
+  EXPECT_FALSE(t.IsDown("a"));
+  t.MarkDown("a");  // the third consecutive outage: 40 s, capped
   EXPECT_EQ(t.RemainingForTest("a"), std::chrono::seconds(35));
   EXPECT_FALSE(t.IsDown("b"));
   t.MarkUp("a");

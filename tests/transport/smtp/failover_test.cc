@@ -345,6 +345,25 @@ TEST_F(FailoverTest, ConnectFailureTriesNextAddressAndMarksItDown) {
   EXPECT_NE(third.outcomes[0].reply.text.find("connect failed"), std::string::npos);
 }
 
+// The scheduler's probe after its own down period connects even to a host this transport still
+// remembers as down: the host came back, and a probe answered from memory would keep the whole
+// destination deferred for another (doubled) period.
+TEST_F(FailoverTest, ProbeConnectsPastTheDownHostMemory) {
+  ScriptedServer peer(loop_, {kNormal});
+  const std::string key = "127.0.0.1|" + std::to_string(peer.port());
+  deliverer_->down_hosts().MarkDown(key);
+  auto remembered = Deliver(MxRequest(&policy_, {"bob@example.net"}), {Host("mx1.test", peer.port())});
+  EXPECT_EQ(remembered.outcomes[0].reply.text, "host marked down");
+  EXPECT_EQ(peer.connections(), 0);
+
+  DeliveryRequest probe = MxRequest(&policy_, {"bob@example.net"});
+  probe.probe = true;
+  auto result = Deliver(probe, {Host("mx1.test", peer.port())});
+  EXPECT_EQ(result.outcomes[0].kind, OutcomeKind::kDelivered);
+  EXPECT_EQ(peer.connections(), 1);
+  EXPECT_FALSE(deliverer_->down_hosts().IsDown(key)) << "a connection that worked marks it up";
+}
+
 TEST_F(FailoverTest, SmtpUtf8NotOfferedTriesNextHostThenIsPermanent) {
   ScriptedServer h1(loop_, {Concat({Greet({"8BITMIME"}), {Hang()}})});
   ScriptedServer h2(loop_, {Concat({Greet({"8BITMIME"}), {Hang()}})});
