@@ -38,6 +38,12 @@ const DestinationHealth::Down* DestinationHealth::DownAt(const std::string& dest
   return it != down_.end() && now_ms < it->second.until_unix_ms ? &it->second : nullptr;
 }
 
+size_t DestinationHealth::DownCount(int64_t now_ms) const {
+  size_t n = 0;
+  for (const auto& [dest, d] : down_) n += now_ms < d.until_unix_ms ? 1 : 0;
+  return n;
+}
+
 bool DestinationHealth::ProbeDue(const std::string& dest, int64_t now_ms) const {
   if (dest.empty() || down_.empty()) return false;
   auto it = down_.find(dest);

@@ -50,6 +50,8 @@ class DestinationHealth {
   // True when `dest` was marked down and that period has ended with no result since: a
   // transaction to it now is a probe (DeliveryRequest::probe).
   bool ProbeDue(const std::string& dest, int64_t now_ms) const;
+  // Destinations in a down period at `now_ms` (for /metrics).
+  size_t DownCount(int64_t now_ms) const;
   // Forgets every destination (an operator's retry-now means: try now).
   void Clear() { down_.clear(); }
   size_t size_for_test() const { return down_.size(); }

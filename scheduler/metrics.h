@@ -29,6 +29,7 @@ struct SchedulerMetrics {
   uint64_t store_errors = 0;      // failed scans or outcome writes (retried later)
   uint64_t recipients_parked = 0; // waiting in memory for a destination slot or a resume
   uint64_t deferred_destination_down = 0;  // deferred without a transaction (DestinationHealth)
+  uint64_t destinations_down = 0;          // destinations in a down period now
 
   void RecordLatency(int64_t ms);
 };

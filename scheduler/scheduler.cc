@@ -1000,6 +1000,7 @@ SchedulerMetrics Scheduler::metrics() const {
   SchedulerMetrics m = metrics_;
   for (const auto& [name, st] : queues_) m.in_flight_by_queue[name] = st.in_flight;
   m.recipients_parked = parked_recipients();
+  m.destinations_down = health_.DownCount(dispatcher_.clock().NowUnixMs());
   return m;
 }
 

@@ -150,6 +150,8 @@ TEST(RenderPrometheus, CumulativeHistogramAndEscapedLabels) {
   m.storage.committed_batches = 6;
   m.scheduler.attempt_errors["dns"] = 3;
   m.scheduler.attempt_errors["connection"] = 1;
+  m.scheduler.destinations_down = 2;
+  m.scheduler.deferred_destination_down = 300;
   m.storage.sync_latency.buckets[1] = 1;      // <= 500 us
   m.storage.sync_latency.buckets.back() = 1;  // > 1 s
   m.storage.sync_latency.sum_us = 1'500'400;
@@ -170,6 +172,8 @@ TEST(RenderPrometheus, CumulativeHistogramAndEscapedLabels) {
                            "outpost_queue_store_read_ok 1\n",
                            "outpost_attempt_errors_total{class=\"dns\"} 3\n",
                            "outpost_attempt_errors_total{class=\"connection\"} 1\n",
+                           "outpost_destinations_down 2\n",
+                           "outpost_deferred_destination_down_total 300\n",
                            "outpost_storage_sync_write_duration_seconds_bucket{le=\"0.00025\"} 0\n",
                            "outpost_storage_sync_write_duration_seconds_bucket{le=\"0.0005\"} 1\n",
                            "outpost_storage_sync_write_duration_seconds_bucket{le=\"1\"} 1\n",

@@ -49,6 +49,8 @@ TEST(DestinationHealth, PeriodDoublesPerFailedProbeUpToMaxAndASuccessClearsIt) {
   EXPECT_FALSE(h.ProbeDue("dest:relay:r", 30999));
   EXPECT_EQ(h.DownAt("dest:relay:r", 31000), nullptr);  // the period has ended: probe
   EXPECT_TRUE(h.ProbeDue("dest:relay:r", 31000));
+  EXPECT_EQ(h.DownCount(30999), 1u);
+  EXPECT_EQ(h.DownCount(31000), 0u);
   EXPECT_FALSE(h.ProbeDue("dest:mx:other.test", 31000));
   EXPECT_EQ(h.DownAt("dest:mx:other.test", 1000), nullptr);
   // A transaction that started before the mark and ends inside the period changes nothing.

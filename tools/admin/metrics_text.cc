@@ -118,6 +118,12 @@ std::string RenderPrometheus(const MetricsSnapshot& m) {
            "Due scans or outcome writes that failed (retried later).", s.store_errors);
   Single(os, "outpost_recipients_parked", "gauge",
            "Recipients waiting in memory for a destination slot or a resume.", s.recipients_parked);
+  Single(os, "outpost_destinations_down", "gauge",
+         "Destinations (relay route, MX domain) marked down: their recipients wait for a probe.",
+         s.destinations_down);
+  Single(os, "outpost_deferred_destination_down_total", "counter",
+         "Recipients deferred without a transaction because their destination was down.",
+         s.deferred_destination_down);
 
   const StorageCounters& st = m.storage;
   Single(os, "outpost_storage_synced_writes_total", "counter",
