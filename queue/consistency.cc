@@ -77,7 +77,8 @@ class Checker {
         if (r.due_unix_ms() != MessageEdit::DueTime(r)) {
           Problem("due time of " + hex + "/" + std::to_string(r.idx()) + " is stale");
         }
-        due_.insert(storage::DueKey(r.virtual_queue(), r.due_unix_ms(), k));
+        due_.insert(storage::DueKey(r.virtual_queue(), storage::DueLaneFor(r.retry_num()),
+                                    r.due_unix_ms(), k));
       }
       if (*state == RecipientState::kFailed) {
         failed_.insert(storage::TimeIndexKey(r.failed_unix_ms(), k));

@@ -1,5 +1,6 @@
 #pragma once
-// Per virtual queue, a due time below which the due index holds no key, so due scans Seek
+// Per virtual queue and lane (storage::DueLane; "queue" below means one lane of one queue, the
+// unit a due scan covers), a due time below which the due index holds no key, so due scans Seek
 // past the head of the index instead of walking it.
 //
 // Why: a delivered recipient's due key is deleted, and RocksDB keeps the tombstone (in the
@@ -37,18 +38,20 @@
 #include <unordered_map>
 #include <vector>
 
+#include "storage/keys.h"
 #include "storage/write_batch.h"
 
 namespace outpost::queue {
 
 class DueFloor {
  public:
-  // The lowest due time a scan of `queue` must start from.
-  int64_t Floor(std::string_view queue) const;
-  // The due key a scan of `queue` starts at: max(DueKey(queue, Floor(queue)), resume key).
-  std::string ScanStart(std::string_view queue) const;
-  // True when ScanStart(queue) is the floor itself (only then may the scan call Observed()).
-  bool StartsAtFloor(std::string_view queue) const;
+  using Lane = storage::DueLane;
+  // The lowest due time a scan of `queue`'s `lane` must start from.
+  int64_t Floor(std::string_view queue, Lane lane) const;
+  // The due key a scan starts at: max(DueKey(queue, lane, Floor(queue, lane)), resume key).
+  std::string ScanStart(std::string_view queue, Lane lane) const;
+  // True when ScanStart is the floor itself (only then may the scan call Observed()).
+  bool StartsAtFloor(std::string_view queue, Lane lane) const;
 
   // `batch` is about to be committed. Returns a token for EndWrite (0 = no due key put).
   uint64_t BeginWrite(const storage::WriteBatch& batch);
@@ -58,11 +61,11 @@ class DueFloor {
 
   // A scan of `queue` starting at Floor(queue) found no key below `seen_due_ms` (the due time
   // of the first key it met, or the exclusive end of its range when it met none).
-  void Observed(std::string_view queue, int64_t seen_due_ms);
+  void Observed(std::string_view queue, Lane lane, int64_t seen_due_ms);
 
   // A scan of `queue` from ScanStart(queue) met only leased keys up to `due_key` (inclusive):
   // later scans start right after it.
-  void LeasedThrough(std::string_view queue, std::string_view due_key);
+  void LeasedThrough(std::string_view queue, Lane lane, std::string_view due_key);
   // The lease of the recipient of `due_key` ended while the key stays: scans start at or
   // before it again.
   void Unleased(std::string_view due_key);
@@ -70,18 +73,22 @@ class DueFloor {
   size_t pending_writes_for_test() const { return pending_.size(); }
 
  private:
-  // queue -> floor. Absent = 0.
+  // Every map is keyed by the lane's key prefix, storage::DueLanePrefix(queue, lane).
+  // prefix -> floor. Absent = 0.
   std::map<std::string, int64_t, std::less<>> floor_;
-  // queue -> resume key (absent: start at the floor).
+  // prefix -> resume key (absent: start at the floor).
   std::map<std::string, std::string, std::less<>> resume_;
-  // token -> (queue, lowest due time that write puts), for writes in flight.
+  // token -> (prefix, lowest due time that write puts), for writes in flight.
   std::unordered_map<uint64_t, std::vector<std::pair<std::string, int64_t>>> pending_;
-  // queue -> those due times (a multiset: writes may share one).
-  std::map<std::string, std::multiset<int64_t>, std::less<>> pending_by_queue_;
+  // prefix -> those due times (a multiset: writes may share one).
+  std::map<std::string, std::multiset<int64_t>, std::less<>> pending_by_lane_;
   uint64_t next_token_ = 1;
 
-  // Lowers the resume key of `queue` to `key` if it is above it.
-  void LowerResume(std::string_view queue, std::string_view key);
+  int64_t FloorOf(const std::string& prefix) const;
+  // The due key of `prefix` at `due_ms` with the smallest recipient key.
+  static std::string KeyAt(const std::string& prefix, int64_t due_ms);
+  // Lowers the resume key of `prefix` to `key` if it is above it.
+  void LowerResume(const std::string& prefix, std::string_view key);
 };
 
 }  // namespace outpost::queue

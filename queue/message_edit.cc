@@ -118,7 +118,8 @@ void MessageEdit::DiffRecipient(const proto::RecipientRecord* before, proto::Rec
     std::vector<std::pair<Cf, std::string>> keys;
     RecipientState s = StateOf(r);
     if (IsPending(s))
-      keys.emplace_back(Cf::kDue, storage::DueKey(r.virtual_queue(), r.due_unix_ms(), k));
+      keys.emplace_back(Cf::kDue, storage::DueKey(r.virtual_queue(), storage::DueLaneFor(r.retry_num()),
+                                                  r.due_unix_ms(), k));
     if (s == RecipientState::kFailed) {
       keys.emplace_back(Cf::kFailed, storage::TimeIndexKey(r.failed_unix_ms(), k));
     }

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdint>
 #include <set>
+#include <tuple>
 
 #include "common/logging.h"
 #include "queue/message_edit.h"
@@ -319,34 +320,69 @@ void QueueStore::Enqueue(NewMessage message, Callback<StatusOr<uint64_t>> done) 
 
 // ---- scheduler -------------------------------------------------------------------------------
 
+StatusOr<std::vector<DueItem>> QueueStore::DueScan(std::string_view queue, Lane lane,
+                                                   int64_t now_unix_ms, size_t limit) {
+  return WalkDue(queue, lane, storage::DueUpperBound(queue, lane, now_unix_ms), now_unix_ms + 1,
+                 limit, /*lease=*/false);
+}
+
 StatusOr<std::vector<DueItem>> QueueStore::DueScan(std::string_view queue, int64_t now_unix_ms,
                                                    size_t limit) {
-  return WalkDue(queue, storage::DueUpperBound(queue, now_unix_ms), now_unix_ms + 1, limit,
-                 /*lease=*/false);
+  std::vector<DueItem> out;
+  for (Lane lane : storage::kDueLanes) {
+    OUTPOST_ASSIGN_OR_RETURN(auto part, DueScan(queue, lane, now_unix_ms, limit));
+    out.insert(out.end(), part.begin(), part.end());
+  }
+  std::stable_sort(out.begin(), out.end(), [](const DueItem& a, const DueItem& b) {
+    return std::tie(a.due_unix_ms, a.rcpt) < std::tie(b.due_unix_ms, b.rcpt);
+  });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+StatusOr<std::vector<DueItem>> QueueStore::LeaseDue(std::string_view queue, Lane lane,
+                                                    int64_t now_unix_ms, size_t limit) {
+  return WalkDue(queue, lane, storage::DueUpperBound(queue, lane, now_unix_ms), now_unix_ms + 1,
+                 limit, /*lease=*/true);
 }
 
 StatusOr<std::vector<DueItem>> QueueStore::LeaseDue(std::string_view queue, int64_t now_unix_ms,
                                                     size_t limit) {
-  return WalkDue(queue, storage::DueUpperBound(queue, now_unix_ms), now_unix_ms + 1, limit,
-                 /*lease=*/true);
+  OUTPOST_ASSIGN_OR_RETURN(auto out, LeaseDue(queue, Lane::kFirst, now_unix_ms, limit));
+  if (out.size() < limit) {
+    OUTPOST_ASSIGN_OR_RETURN(auto retries,
+                             LeaseDue(queue, Lane::kRetry, now_unix_ms, limit - out.size()));
+    out.insert(out.end(), retries.begin(), retries.end());
+  }
+  return out;
 }
 
-StatusOr<std::optional<int64_t>> QueueStore::NextDueMs(std::string_view queue) {
-  OUTPOST_ASSIGN_OR_RETURN(auto first, WalkDue(queue, storage::DuePrefixEnd(queue), INT64_MAX, 1,
-                                               /*lease=*/false));
+StatusOr<std::optional<int64_t>> QueueStore::NextDueMs(std::string_view queue, Lane lane) {
+  OUTPOST_ASSIGN_OR_RETURN(auto first, WalkDue(queue, lane, storage::DueLanePrefixEnd(queue, lane),
+                                               INT64_MAX, 1, /*lease=*/false));
   if (first.empty()) return std::optional<int64_t>();
   return std::optional<int64_t>(first[0].due_unix_ms);
 }
 
-StatusOr<std::vector<DueItem>> QueueStore::WalkDue(std::string_view queue, std::string_view end,
-                                                   int64_t end_due_ms, size_t limit, bool lease) {
+StatusOr<std::optional<int64_t>> QueueStore::NextDueMs(std::string_view queue) {
+  std::optional<int64_t> out;
+  for (Lane lane : storage::kDueLanes) {
+    OUTPOST_ASSIGN_OR_RETURN(auto next, NextDueMs(queue, lane));
+    if (next && (!out || *next < *out)) out = next;
+  }
+  return out;
+}
+
+StatusOr<std::vector<DueItem>> QueueStore::WalkDue(std::string_view queue, Lane lane,
+                                                   std::string_view end, int64_t end_due_ms,
+                                                   size_t limit, bool lease) {
   std::vector<DueItem> out;
   if (limit == 0) return out;
   // A read-only view follows another process's writes (CatchUp), which DueFloor never sees.
   const bool read_only = store_->read_only();
-  const bool at_floor = !read_only && due_floor_.StartsAtFloor(queue);
-  OUTPOST_ASSIGN_OR_RETURN(storage::Cursor * cur, DueCursor(queue));
-  cur->Seek(read_only ? storage::DuePrefix(queue) : due_floor_.ScanStart(queue));
+  const bool at_floor = !read_only && due_floor_.StartsAtFloor(queue, lane);
+  OUTPOST_ASSIGN_OR_RETURN(storage::Cursor * cur, DueCursor(queue, lane));
+  cur->Seek(read_only ? storage::DueLanePrefix(queue, lane) : due_floor_.ScanStart(queue, lane));
   std::optional<int64_t> first;
   bool leased_run = !read_only;  // every key visited so far is leased
   std::string leased_through;    // the last key of that run
@@ -361,7 +397,7 @@ StatusOr<std::vector<DueItem>> QueueStore::WalkDue(std::string_view queue, std::
       break;
     }
     ++due_keys_visited_;
-    if (!e || e->queue != queue) {
+    if (!e || e->queue != queue || e->lane != lane) {
       Quarantine(Cf::kDue, key, cur->value(), "undecodable due key");
       leased_run = false;
       continue;
@@ -369,7 +405,7 @@ StatusOr<std::vector<DueItem>> QueueStore::WalkDue(std::string_view queue, std::
     if (!first) first = e->due_unix_ms;
     auto held = leases_.find(e->rcpt);
     if (held == leases_.end()) {
-      out.push_back(DueItem{e->rcpt, e->due_unix_ms});
+      out.push_back(DueItem{e->rcpt, e->due_unix_ms, lane});
       if (!lease) {
         leased_run = false;
         continue;
@@ -382,8 +418,8 @@ StatusOr<std::vector<DueItem>> QueueStore::WalkDue(std::string_view queue, std::
     leased_through.assign(key);
   }
   OUTPOST_RETURN_IF_ERROR(cur->status());
-  if (at_floor) ObserveDueScan(queue, first.value_or(end_due_ms));
-  if (!leased_through.empty()) due_floor_.LeasedThrough(queue, leased_through);
+  if (at_floor) ObserveDueScan(queue, lane, first.value_or(end_due_ms));
+  if (!leased_through.empty()) due_floor_.LeasedThrough(queue, lane, leased_through);
   return out;
 }
 
@@ -407,10 +443,10 @@ StatusOr<storage::Cursor*> QueueStore::Refreshed(KeptCursor& kept, storage::Cf c
   return kept.cursor.get();
 }
 
-void QueueStore::DropIdleCursors(std::string_view in_use_queue) {
+void QueueStore::DropIdleCursors(std::string_view in_use_prefix) {
   const int64_t now = dispatcher_.clock().NowUnixMs();
   for (auto it = due_cursors_.begin(); it != due_cursors_.end();) {
-    if (it->first != in_use_queue && now - it->second.last_used_ms > kIdleCursorMs) {
+    if (it->first != in_use_prefix && now - it->second.last_used_ms > kIdleCursorMs) {
       it = due_cursors_.erase(it);
     } else {
       ++it;
@@ -421,11 +457,13 @@ void QueueStore::DropIdleCursors(std::string_view in_use_queue) {
   }
 }
 
-StatusOr<storage::Cursor*> QueueStore::DueCursor(std::string_view queue) {
-  DropIdleCursors(queue);
-  auto it = due_cursors_.find(queue);
-  if (it == due_cursors_.end()) it = due_cursors_.emplace(std::string(queue), KeptCursor{}).first;
-  return Refreshed(it->second, Cf::kDue, storage::DuePrefix(queue), storage::DuePrefixEnd(queue));
+StatusOr<storage::Cursor*> QueueStore::DueCursor(std::string_view queue, Lane lane) {
+  std::string prefix = storage::DueLanePrefix(queue, lane);
+  DropIdleCursors(prefix);
+  auto it = due_cursors_.find(prefix);
+  if (it == due_cursors_.end()) it = due_cursors_.emplace(prefix, KeptCursor{}).first;
+  return Refreshed(it->second, Cf::kDue, std::move(prefix),
+                   storage::DueLanePrefixEnd(queue, lane));
 }
 
 StatusOr<storage::Cursor*> QueueStore::RecipientCursor() {
@@ -446,7 +484,7 @@ void QueueStore::DropStaleDueEntry(std::string_view queue, const DueItem& item) 
   auto rec = store_->Get(Cf::kRecipients, storage::RecipientKeyBytes(item.rcpt));
   if (!rec.ok() || rec->has_value() || store_->read_only()) return;
   storage::WriteBatch b;
-  b.Delete(Cf::kDue, storage::DueKey(queue, item.due_unix_ms, item.rcpt));
+  b.Delete(Cf::kDue, storage::DueKey(queue, item.lane, item.due_unix_ms, item.rcpt));
   OUTPOST_LOG_WARN("stale_due_entry_dropped", {"msg", storage::FormatMessageId(item.rcpt.msg_id)},
                    {"rcpt", item.rcpt.idx});
   Commit(std::move(b), [](Status s) {
@@ -454,8 +492,8 @@ void QueueStore::DropStaleDueEntry(std::string_view queue, const DueItem& item) 
   });
 }
 
-void QueueStore::ObserveDueScan(std::string_view queue, int64_t seen_due_ms) {
-  if (!store_->read_only()) due_floor_.Observed(queue, seen_due_ms);
+void QueueStore::ObserveDueScan(std::string_view queue, Lane lane, int64_t seen_due_ms) {
+  if (!store_->read_only()) due_floor_.Observed(queue, lane, seen_due_ms);
 }
 
 bool QueueStore::TryLease(RecipientKey rcpt) { return leases_.try_emplace(rcpt).second; }

@@ -41,6 +41,7 @@ class QueueStore {
  public:
   template <typename T>
   using Callback = std::function<void(T)>;
+  using Lane = storage::DueLane;
 
   // Opens the store read-write and recovers: seeds the id generator from the highest id ever
   // issued. O(1): nothing is scanned (the due index already is the work list).
@@ -65,16 +66,25 @@ class QueueStore {
   Status health() const { return store_->health(); }
 
   // ---- scheduler ----
-  // Up to `limit` unleased recipients of `queue` whose due time is <= now, earliest first.
-  // Cost is proportional to the due (and leased) entries visited, not to the queue size.
+  // The due index has two lanes per queue (storage::DueLane: first attempts, retries); the
+  // scheduler scans each on its own and shares its time between them.
+  // Up to `limit` unleased recipients of `queue`'s `lane` whose due time is <= now, earliest
+  // first. Cost is proportional to the due (and leased) entries visited, not to the queue size.
+  StatusOr<std::vector<DueItem>> DueScan(std::string_view queue, Lane lane, int64_t now_unix_ms,
+                                         size_t limit);
+  // Both lanes, earliest first (operators, tests).
   StatusOr<std::vector<DueItem>> DueScan(std::string_view queue, int64_t now_unix_ms, size_t limit);
   // DueScan + TryLease of every item returned; past `limit`, also the following due keys of
   // the last message taken (so a message is decided whole, not in slices of `limit`).
+  StatusOr<std::vector<DueItem>> LeaseDue(std::string_view queue, Lane lane, int64_t now_unix_ms,
+                                          size_t limit);
+  // The first-attempt lane, then the retry lane with what is left of `limit` (tests, benches).
   StatusOr<std::vector<DueItem>> LeaseDue(std::string_view queue, int64_t now_unix_ms,
                                           size_t limit);
-  // The earliest due time of an unleased recipient of `queue` (for the one wake-up timer).
+  // The earliest due time of an unleased recipient of `queue`'s `lane` (for the wake-up timer),
+  // and of either lane.
+  StatusOr<std::optional<int64_t>> NextDueMs(std::string_view queue, Lane lane);
   StatusOr<std::optional<int64_t>> NextDueMs(std::string_view queue);
-  // False when already leased. A lease ends with ApplyOutcome of that recipient or Release.
   // For a due item whose recipient record is gone (GetRecipient says kNotFound, e.g. it was
   // quarantined): deletes the stale due key and releases the lease. No-op if the record exists.
   void DropStaleDueEntry(std::string_view queue, const DueItem& item);
@@ -167,19 +177,19 @@ class QueueStore {
   // The due keys of `queue` in [ScanStart, end) in order, skipping leased ones, until `limit`
   // unleased ones were found (leased on the way when `lease`). `end_due_ms` is the due time
   // `end` stands for (what the scan learned when it met no key; see DueFloor).
-  StatusOr<std::vector<DueItem>> WalkDue(std::string_view queue, std::string_view end,
+  StatusOr<std::vector<DueItem>> WalkDue(std::string_view queue, Lane lane, std::string_view end,
                                          int64_t end_due_ms, size_t limit, bool lease);
-  // The kept, refreshed due-index cursor of `queue` (valid until the next call).
-  StatusOr<storage::Cursor*> DueCursor(std::string_view queue);
+  // The kept, refreshed due-index cursor of `queue`'s `lane` (valid until the next call).
+  StatusOr<storage::Cursor*> DueCursor(std::string_view queue, Lane lane);
   // The kept, refreshed cursor over all recipient records (Load; valid until the next call).
   StatusOr<storage::Cursor*> RecipientCursor();
   StatusOr<storage::Cursor*> Refreshed(KeptCursor& kept, storage::Cf cf, std::string lower,
                                        std::string upper);
-  void DropIdleCursors(std::string_view in_use_queue);
+  void DropIdleCursors(std::string_view in_use_prefix);
   // Ends the lease of `rcpt`. Unless its due key was deleted by a committed write, scans must
   // see that key again.
   void EndLease(RecipientKey rcpt, bool due_key_deleted);
-  void ObserveDueScan(std::string_view queue, int64_t seen_due_ms);
+  void ObserveDueScan(std::string_view queue, Lane lane, int64_t seen_due_ms);
   void Quarantine(storage::Cf cf, std::string_view key, std::string_view value,
                   std::string_view error);
   StatusOr<uint64_t> BuildEnqueue(const NewMessage& m, storage::WriteBatch* batch);
@@ -202,7 +212,7 @@ class QueueStore {
   std::map<RecipientKey, LeaseInfo> leases_;
   // Where due scans start (skips the tombstones of delivered recipients and leased keys).
   DueFloor due_floor_;
-  std::map<std::string, KeptCursor, std::less<>> due_cursors_;  // by queue
+  std::map<std::string, KeptCursor, std::less<>> due_cursors_;  // by DueLanePrefix
   KeptCursor rcpt_cursor_;
   std::unordered_map<uint64_t, std::deque<std::function<void()>>> busy_;
   std::set<std::string> quarantining_;  // quarantine writes in flight

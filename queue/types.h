@@ -71,6 +71,7 @@ struct QueuedMessage {
 struct DueItem {
   RecipientKey rcpt;
   int64_t due_unix_ms = 0;
+  storage::DueLane lane = storage::DueLane::kFirst;
 };
 
 enum class OutcomeKind { kDelivered, kTemporary, kPermanent };

@@ -101,7 +101,8 @@ Scheduler::Scheduler(Dispatcher& dispatcher, queue::QueueStore& store,
       agents_(std::move(agents)),
       options_(std::move(options)),
       dsn_writer_(options_.dsn_random ? options_.dsn_random : dsn::SeededRandomBits(RandomSeed())),
-      health_(options_.destination_down) {
+      health_(options_.destination_down),
+      lane_share_(options_.lane_share) {
   if (!options_.random) options_.random = SeededRandom(RandomSeed());
   options_.scan_batch = std::max<size_t>(options_.scan_batch, 1);
   options_.max_recipients_per_pump = std::max<size_t>(options_.max_recipients_per_pump, 1);
@@ -157,7 +158,7 @@ void Scheduler::Submit(queue::NewMessage message, std::function<void(StatusOr<ui
                                       due = std::move(due)](StatusOr<uint64_t> id) {
     auto a = alive.lock();
     if (a && *a && id.ok()) {
-      for (const auto& [q, d] : due) NoteDue(q, d);
+      for (const auto& [q, d] : due) NoteDue(q, Lane::kFirst, d);
       Wake();
     }
     done(std::move(id));
@@ -202,38 +203,49 @@ void Scheduler::Pump() {
            dispatcher_.clock().MonotonicNow() - started >= options_.max_pump_time;
   };
   bool yield = false;
-  std::set<std::string> exhausted;
-  bool progress = true;
-  // Round-robin over the queues, one batch each per round, so one busy queue cannot starve
-  // the others within a wake-up.
-  while (progress && budget > 0 && !yield) {
-    progress = false;
-    std::vector<std::string> names;
-    for (const auto& [name, st] : queues_) names.push_back(name);
-    for (const auto& name : names) {
-      if (exhausted.count(name) || budget == 0 || yield) continue;
-      bool more = false;
-      if (!ScanQueue(name, now, &budget, &more)) {
-        backoff_until_ms_ = now + options_.store_error_backoff.count();
-        timer_->Enable(options_.store_error_backoff);
-        return;
+  std::set<LaneShare::Flow> exhausted;
+  // One batch at a time, of the lane LaneShare picks among those not found empty (or full)
+  // in this wake-up: one busy queue or lane cannot starve the others within a wake-up, nor,
+  // since each lane is charged the loop time it took, across wake-ups.
+  std::vector<LaneShare::Flow> ready;
+  while (budget > 0 && !yield) {
+    ready.clear();
+    for (const auto& [name, st] : queues_) {
+      for (Lane lane : storage::kDueLanes) {
+        LaneShare::Flow f{name, lane};
+        if (!exhausted.count(f)) ready.push_back(std::move(f));
       }
-      if (more) {
-        progress = true;
-        yield = out_of_time();
-      } else {
-        exhausted.insert(name);
-      }
+    }
+    if (ready.empty()) break;
+    const LaneShare::Flow flow = ready[lane_share_.Pick(ready)];
+    const MonotonicTime batch_started = dispatcher_.clock().MonotonicNow();
+    bool more = false;
+    size_t taken = 0;
+    if (!ScanQueue(flow.queue, flow.lane, now, &budget, &more, &taken)) {
+      backoff_until_ms_ = now + options_.store_error_backoff.count();
+      timer_->Enable(options_.store_error_backoff);
+      return;
+    }
+    if (taken > 0) {
+      lane_share_.Charge(flow, dispatcher_.clock().MonotonicNow() - batch_started, taken);
+    }
+    if (more) {
+      yield = out_of_time();
+    } else {
+      exhausted.insert(flow);
     }
   }
   if (budget == 0 || yield) Wake();  // yield to other events; continue on the next turn
   RearmTimer(now);
 }
 
-bool Scheduler::ScanQueue(const std::string& queue, int64_t now, size_t* budget, bool* more) {
+bool Scheduler::ScanQueue(const std::string& queue, Lane lane, int64_t now, size_t* budget,
+                          bool* more, size_t* taken) {
   *more = false;
+  *taken = 0;
   QueueState& st = queues_[queue];
-  if (st.next_due_hint != kDueUnknown && st.next_due_hint > now) return true;  // nothing due
+  int64_t& hint = st.next_due_hint[static_cast<size_t>(lane)];
+  if (hint != kDueUnknown && hint > now) return true;  // nothing due
   const uint32_t cap = QueueCap(queue);
   if (st.in_flight >= cap || st.parked >= options_.max_parked_per_queue) return true;
   // Refill in batches: while transactions are in flight (each will free a slot and wake the
@@ -246,16 +258,18 @@ bool Scheduler::ScanQueue(const std::string& queue, int64_t now, size_t* budget,
   // recipient makes at most one transaction), plus the rest of its last message (LeaseDue):
   // a group that then finds no slot releases its leases (DispatchOrPark).
   const size_t limit = std::min({options_.scan_batch, *budget, free_slots});
-  auto items = store_.LeaseDue(queue, now, limit);
+  auto items = store_.LeaseDue(queue, lane, now, limit);
   if (!items.ok()) {
     ++metrics_.store_errors;
-    OUTPOST_LOG_ERROR("due_scan_failed", {"queue", queue}, {"error", items.status().ToString()});
+    OUTPOST_LOG_ERROR("due_scan_failed", {"queue", queue}, {"lane", storage::DueLaneName(lane)},
+                      {"error", items.status().ToString()});
     return false;
   }
   *more = items->size() >= limit;
   // Fewer than asked: nothing else is due now; RearmTimer asks the store for the next time.
-  st.next_due_hint = *more ? now : kDueUnknown;
+  hint = *more ? now : kDueUnknown;
   if (items->empty()) return true;
+  *taken = items->size();
   *budget -= std::min(*budget, items->size());
   // Group per message, in due order of each message's first recipient.
   std::vector<std::pair<uint64_t, std::vector<uint32_t>>> by_msg;
@@ -273,13 +287,16 @@ void Scheduler::RearmTimer(int64_t now) {
   std::optional<int64_t> earliest;
   for (auto& [name, st] : queues_) {
     if (st.in_flight >= QueueCap(name) || st.parked >= options_.max_parked_per_queue) continue;
-    if (st.next_due_hint == kDueUnknown) {
-      auto next = store_.NextDueMs(name);
-      if (!next.ok()) continue;  // retried on the next wake-up
-      st.next_due_hint = next->value_or(kNothingDue);
+    for (Lane lane : storage::kDueLanes) {
+      int64_t& hint = st.next_due_hint[static_cast<size_t>(lane)];
+      if (hint == kDueUnknown) {
+        auto next = store_.NextDueMs(name, lane);
+        if (!next.ok()) continue;  // retried on the next wake-up
+        hint = next->value_or(kNothingDue);
+      }
+      if (hint == kNothingDue) continue;
+      if (!earliest || hint < *earliest) earliest = hint;
     }
-    if (st.next_due_hint == kNothingDue) continue;
-    if (!earliest || st.next_due_hint < *earliest) earliest = st.next_due_hint;
   }
   if (!earliest) {
     timer_->Enable(kMaxTimerSleep);
@@ -288,13 +305,17 @@ void Scheduler::RearmTimer(int64_t now) {
   timer_->Enable(Millis(std::clamp<int64_t>(*earliest - now, 0, kMaxTimerSleep.count())));
 }
 
-void Scheduler::NoteDue(const std::string& queue, int64_t due_unix_ms) {
-  QueueState& st = queues_[queue];
-  if (st.next_due_hint != kDueUnknown) st.next_due_hint = std::min(st.next_due_hint, due_unix_ms);
+void Scheduler::NoteDue(const std::string& queue, Lane lane, int64_t due_unix_ms) {
+  int64_t& hint = queues_[queue].next_due_hint[static_cast<size_t>(lane)];
+  if (hint != kDueUnknown) hint = std::min(hint, due_unix_ms);
+}
+
+void Scheduler::NoteDueBothLanes(const std::string& queue, int64_t due_unix_ms) {
+  for (Lane lane : storage::kDueLanes) NoteDue(queue, lane, due_unix_ms);
 }
 
 void Scheduler::ForgetDueHints() {
-  for (auto& [name, st] : queues_) st.next_due_hint = kDueUnknown;
+  for (auto& [name, st] : queues_) st.next_due_hint.fill(kDueUnknown);
 }
 
 uint32_t Scheduler::QueueCap(const std::string& queue) const {
@@ -337,6 +358,7 @@ Scheduler::Item Scheduler::MakeItem(PlannedChange plan, const proto::RecipientRe
   const queue::RecipientChange& c = plan.change;
   item.address = rec.address();
   item.retry_num_after = rec.retry_num() + c.retry_increment;
+  item.lane = storage::DueLaneFor(item.retry_num_after);
   item.queue = c.virtual_queue.value_or(rec.virtual_queue());
   // The store's due key: the earliest of next attempt, next notice and expiry.
   int64_t due = c.next_attempt_unix_ms.value_or(rec.next_attempt_unix_ms());
@@ -357,7 +379,7 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
   auto qm = store_.Get(msg_id);
   if (!qm.ok()) {
     for (uint32_t idx : idxs) store_.ReleaseLease({msg_id, idx});
-    NoteDue(queue, 0);
+    NoteDueBothLanes(queue, 0);
     if (!qm.status().Is(Status::Code::kNotFound)) ++metrics_.store_errors;
     OUTPOST_LOG_ERROR("message_read_failed", {"id", Hex(msg_id)},
                       {"error", qm.status().ToString()});
@@ -478,7 +500,7 @@ void Scheduler::DispatchOrPark(const std::shared_ptr<const proto::MessageRecord>
   if (!QueueHasRoom(queue)) {
     // Only a parked group served after its queue filled up gets here: let it be found again.
     for (const auto* r : group.rcpts) store_.ReleaseLease({message.id(), r->idx()});
-    NoteDue(queue, 0);
+    NoteDueBothLanes(queue, 0);
     return;
   }
   Dispatch(shared_message, body, queue, group);
@@ -496,7 +518,11 @@ void Scheduler::DeferDown(const proto::MessageRecord& message, const router::Rou
   outcome.reply.text = "destination " + group.dest_key.substr(group.dest_key.find(':') + 1) +
                        " marked down (" + down.reply.text + ")";
   const AttemptMeta meta{group.route->name, now, 0};
-  const int64_t spread = std::max<int64_t>(1, down.period.count() / 10);
+  // Spread over a whole down period: a backlog re-timed to the end of the period plus at most
+  // a tenth of it came due within ~3 s (1M recipients with a 30 s period) and held the loop
+  // for a minute; spread over the period it comes due at backlog / period per second, and
+  // the first of it probes the destination.
+  const int64_t spread = std::max<int64_t>(1, down.period.count());
   const RandomSource draw = OneDraw();
   for (const auto* r : group.rcpts) {
     PlannedChange plan = PlanAttemptOutcome(message, *r, outcome, meta,
@@ -737,7 +763,9 @@ void Scheduler::WriteBatch(const proto::MessageRecord& message, BodyCache& body,
         if (!a || !*a) return;
         --pending_writes_;
         for (const auto& item : items) {
-          if (queue::IsPending(item.plan.change.new_state)) NoteDue(item.queue, item.due_unix_ms);
+          if (queue::IsPending(item.plan.change.new_state)) {
+            NoteDue(item.queue, item.lane, item.due_unix_ms);
+          }
         }
         if (!r.ok()) {
           ForgetDueHints();  // the leases were released with nothing written: due again
@@ -750,7 +778,7 @@ void Scheduler::WriteBatch(const proto::MessageRecord& message, BodyCache& body,
         } else {
           const int64_t now = dispatcher_.clock().NowUnixMs();
           if (r->enqueued_id) {
-            NoteDue(dsn_queue, now);
+            NoteDue(dsn_queue, Lane::kFirst, now);
             ++metrics_.dsns_enqueued;
             OUTPOST_LOG_INFO("dsn_queued", {"id", Hex(id)}, {"dsn_id", Hex(*r->enqueued_id)});
           }
@@ -822,7 +850,7 @@ void Scheduler::ReleaseParked(const std::string& key) {
   for (const auto& g : it->second) {
     queues_[g.queue].parked -= g.idxs.size();
     for (uint32_t idx : g.idxs) store_.ReleaseLease({g.msg_id, idx});
-    NoteDue(g.queue, 0);
+    NoteDueBothLanes(g.queue, 0);
   }
   parked_.erase(it);
 }

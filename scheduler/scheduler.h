@@ -8,11 +8,15 @@
 // there. The Scheduler must be destroyed before the QueueStore and the agents; callbacks of
 // agents or of the store arriving after its destruction are ignored.
 //
-// How work is found: one timer, armed at the earliest due time over the virtual queues that
-// have a free slot (QueueStore::NextDueMs), plus wake-ups on Submit, on outcomes and on
-// operator actions. A wake-up scans each queue's due index in bounded batches (never more
+// How work is found: one timer, armed at the earliest due time over the lanes of the virtual
+// queues that have a free slot (QueueStore::NextDueMs), plus wake-ups on Submit, on outcomes
+// and on operator actions. A wake-up scans the due index in bounded batches (never more
 // recipients than the queue has free transaction slots) and leases what it takes; nothing
-// waiting (deferred, held) is ever visited.
+// waiting (deferred, held) is ever visited. Each queue's index has two lanes, first attempts
+// and retries (storage::DueLane); the wake-up picks the next batch's lane by LaneShare, which
+// shares the loop's time between lanes, so a retry wave cannot starve new mail nor new mail
+// the retries.
+#include <array>
 #include <climits>
 #include <cstdint>
 #include <deque>
@@ -31,6 +35,7 @@
 #include "router/router.h"
 #include "scheduler/destination_health.h"
 #include "scheduler/dsn_writer.h"
+#include "scheduler/lane_share.h"
 #include "scheduler/metrics.h"
 #include "scheduler/outcome_planner.h"
 #include "scheduler/router_host_policy.h"
@@ -61,6 +66,8 @@ struct SchedulerOptions {
   // long (doubling per failed probe); its due recipients are deferred without a transaction
   // until then (DestinationHealth).
   DestinationHealth::Options destination_down;
+  // Shares of loop time between first attempts and retries while both have work.
+  LaneShare::Options lane_share;
   RandomSource random;           // retry jitter; default: seeded from std::random_device
   dsn::RandomBits dsn_random;    // MIME boundaries; default: seeded from std::random_device
   std::string fallback_hostname = "localhost";  // when server.hostname is empty
@@ -131,13 +138,14 @@ class Scheduler {
  private:
   static constexpr int64_t kDueUnknown = INT64_MIN;  // ask the store (NextDueMs)
   static constexpr int64_t kNothingDue = INT64_MAX;
+  using Lane = storage::DueLane;
   struct QueueState {
     uint32_t in_flight = 0;  // transactions
     size_t parked = 0;       // recipients leased and waiting in memory
-    // A lower bound of the earliest unleased due time, so idle wake-ups and outcomes do not
-    // rescan the due index: lowered by every event that makes something due, reset to
-    // unknown when a scan drained what was due.
-    int64_t next_due_hint = kDueUnknown;
+    // Per lane, a lower bound of the earliest unleased due time, so idle wake-ups and
+    // outcomes do not rescan the due index: lowered by every event that makes something due,
+    // reset to unknown when a scan drained what was due.
+    std::array<int64_t, storage::kDueLaneCount> next_due_hint{kDueUnknown, kDueUnknown};
   };
   // Leased recipients of one message waiting in memory (destination full or suspended).
   struct ParkedGroup {
@@ -161,14 +169,17 @@ class Scheduler {
     uint32_t retry_num_after = 0;
     std::string queue;         // the virtual queue it was leased from
     int64_t due_unix_ms = 0;   // its due-index time after the change, if still pending
+    Lane lane = Lane::kFirst;  // its due-index lane after the change
   };
   static Item MakeItem(PlannedChange plan, const proto::RecipientRecord& rec);
   class BodyCache;
 
   void Wake();
   void Pump();
-  // Leases up to `budget` due recipients of `queue`; false when the store failed.
-  bool ScanQueue(const std::string& queue, int64_t now, size_t* budget, bool* more);
+  // Leases up to `budget` due recipients of `queue`'s `lane` (`*taken` of them); false when
+  // the store failed.
+  bool ScanQueue(const std::string& queue, Lane lane, int64_t now, size_t* budget, bool* more,
+                 size_t* taken);
   void RearmTimer(int64_t now);
   // Decides what happens to leased recipients `idxs` of one message.
   void Process(uint64_t msg_id, const std::string& queue, const std::vector<uint32_t>& idxs);
@@ -177,7 +188,7 @@ class Scheduler {
   void Dispatch(const std::shared_ptr<const proto::MessageRecord>& message, BodyCache& body,
                 const std::string& queue, Group& group);
   // Defers `group` (bound for a destination that is down) as one counted attempt that reached
-  // no network, re-timed to the end of the down period (spread by up to a tenth of it).
+  // no network, re-timed to the end of the down period (spread over one more period).
   void DeferDown(const proto::MessageRecord& message, const router::Router& router,
                  const std::shared_ptr<const std::vector<std::string>>& lower, const Group& group,
                  const DestinationHealth::Down& down, std::vector<Item>* immediate);
@@ -209,7 +220,8 @@ class Scheduler {
   uint32_t QueueCap(const std::string& queue) const;
   bool DestinationHasRoom(const std::string& key, uint32_t limit) const;
   void NoteQueue(const std::string& queue) { queues_.try_emplace(queue); }
-  void NoteDue(const std::string& queue, int64_t due_unix_ms);
+  void NoteDue(const std::string& queue, Lane lane, int64_t due_unix_ms);
+  void NoteDueBothLanes(const std::string& queue, int64_t due_unix_ms);
   void ForgetDueHints();
   void NoteQueues(const queue::NewMessage& m);
   void CheckDrain();
@@ -253,6 +265,7 @@ class Scheduler {
   size_t pending_writes_ = 0;
   SchedulerMetrics metrics_;
   DestinationHealth health_;
+  LaneShare lane_share_;
 };
 
 }  // namespace outpost::scheduler

@@ -71,26 +71,45 @@ std::string DuePrefixEnd(std::string_view queue) {
   return k;
 }
 
-std::string DueKey(std::string_view queue, int64_t due_unix_ms, RecipientKey k) {
-  std::string out = DuePrefix(queue);
+std::string_view DueLaneName(DueLane lane) {
+  return lane == DueLane::kFirst ? "first" : "retry";
+}
+
+std::string DueLanePrefix(std::string_view queue, DueLane lane) {
+  std::string k = DuePrefix(queue);
+  k.push_back(static_cast<char>(lane));
+  return k;
+}
+
+std::string DueLanePrefixEnd(std::string_view queue, DueLane lane) {
+  std::string k = DuePrefix(queue);
+  k.push_back(static_cast<char>(static_cast<uint8_t>(lane) + 1));
+  return k;
+}
+
+std::string DueKey(std::string_view queue, DueLane lane, int64_t due_unix_ms, RecipientKey k) {
+  std::string out = DueLanePrefix(queue, lane);
   PutBigEndian64(&out, KeyTime(due_unix_ms));
   out += RecipientKeyBytes(k);
   return out;
 }
 
-std::string DueUpperBound(std::string_view queue, int64_t now_unix_ms) {
-  std::string out = DuePrefix(queue);
+std::string DueUpperBound(std::string_view queue, DueLane lane, int64_t now_unix_ms) {
+  std::string out = DueLanePrefix(queue, lane);
   PutBigEndian64(&out, KeyTime(now_unix_ms) + 1);
   return out;
 }
 
 std::optional<DueEntry> ParseDueKey(std::string_view key) {
   size_t zero = key.find('\0');
-  if (zero == std::string_view::npos || key.size() != zero + 1 + 8 + 12) return std::nullopt;
+  if (zero == std::string_view::npos || key.size() != zero + 1 + 1 + 8 + 12) return std::nullopt;
+  const auto lane = static_cast<uint8_t>(key[zero + 1]);
+  if (lane >= kDueLaneCount) return std::nullopt;
   DueEntry e;
   e.queue = std::string(key.substr(0, zero));
-  e.due_unix_ms = static_cast<int64_t>(GetBigEndian64(key.substr(zero + 1)));
-  auto rk = ParseRecipientKey(key.substr(zero + 9));
+  e.lane = static_cast<DueLane>(lane);
+  e.due_unix_ms = static_cast<int64_t>(GetBigEndian64(key.substr(zero + 2)));
+  auto rk = ParseRecipientKey(key.substr(zero + 10));
   if (!rk) return std::nullopt;
   e.rcpt = *rk;
   return e;

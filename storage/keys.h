@@ -8,7 +8,7 @@
 //  body           ┌─ msg id (8) ─┐                                          raw body bytes
 //                                                                           (BlobDB files)
 //  rcpt           ┌─ msg id (8) ─┬─ rcpt idx (4) ─┐                         RecipientRecord
-//  due            ┌─ queue name ─┬─ 0x00 ─┬─ due ms (8) ─┬─ msg id (8) ─┬─ rcpt idx (4) ─┐  ""
+//  due            ┌─ queue name ─┬─ 0x00 ─┬─ lane (1) ─┬─ due ms (8) ─┬─ msg id (8) ─┬─ rcpt idx (4) ─┐  ""
 //  failed         ┌─ failed ms (8) ─┬─ msg id (8) ─┬─ rcpt idx (4) ─┐    ""
 //  done           ┌─ completed ms (8) ─┬─ msg id (8) ─┬─ rcpt idx (4) ─┐ ""   (delivered/cancelled)
 //  quarantine     ┌─ cf name ─┬─ 0x00 ─┬─ original key ─┐                 QuarantineRecord
@@ -20,8 +20,11 @@
 //                 "sts/" domain                                             cached MTA-STS policy
 //                                                                           (tlspolicy text form)
 //
-// Only the due index is scanned by the scheduler: `queue | 0x00 | due` means a scan for one
-// queue up to `now` touches only due entries. A queue name never contains 0x00.
+// Only the due index is scanned by the scheduler: `queue | 0x00 | lane | due` means a scan for
+// one lane of one queue up to `now` touches only due entries. A queue name never contains 0x00.
+// The lane (DueLane) separates first attempts from retries so that the scheduler can share its
+// time between them: a retry wave that is due earlier than new mail no longer sorts in front of
+// it (DESIGN.md §4). Schema 1 had no lane byte; storage/due_lane_migration.h converts it.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -67,16 +70,31 @@ std::optional<RecipientKey> ParseRecipientKey(std::string_view key);
 // [MessageKey(id), MessageKey(id + 1)): all recipients of one message.
 std::string RecipientPrefixEnd(uint64_t msg_id);
 
-std::string DueKey(std::string_view queue, int64_t due_unix_ms, RecipientKey k);
-std::string DuePrefix(std::string_view queue);     // queue | 0x00
+// The lane of a due key, derived from the recipient record where the key is written: a
+// recipient never attempted (retry_num 0: new mail, a replayed one, a DSN) is a first attempt,
+// any other one a retry. Byte values are on disk.
+enum class DueLane : uint8_t { kFirst = 0, kRetry = 1 };
+inline constexpr int kDueLaneCount = 2;
+inline constexpr DueLane kDueLanes[kDueLaneCount] = {DueLane::kFirst, DueLane::kRetry};
+inline DueLane DueLaneFor(uint32_t retry_num) {
+  return retry_num == 0 ? DueLane::kFirst : DueLane::kRetry;
+}
+std::string_view DueLaneName(DueLane lane);  // "first", "retry"
+
+std::string DueKey(std::string_view queue, DueLane lane, int64_t due_unix_ms, RecipientKey k);
+std::string DuePrefix(std::string_view queue);     // queue | 0x00 (both lanes)
 std::string DuePrefixEnd(std::string_view queue);  // queue | 0x01
-// The first key of `queue` with due time > `now_unix_ms` (exclusive upper bound of a scan).
-std::string DueUpperBound(std::string_view queue, int64_t now_unix_ms);
+std::string DueLanePrefix(std::string_view queue, DueLane lane);     // queue | 0x00 | lane
+std::string DueLanePrefixEnd(std::string_view queue, DueLane lane);  // queue | 0x00 | lane + 1
+// The first key of `queue`'s `lane` with due time > `now_unix_ms` (exclusive upper bound).
+std::string DueUpperBound(std::string_view queue, DueLane lane, int64_t now_unix_ms);
 struct DueEntry {
   std::string queue;
+  DueLane lane = DueLane::kFirst;
   int64_t due_unix_ms = 0;
   RecipientKey rcpt;
 };
+// nullopt for anything but a schema-2 due key (a schema-1 key, without lane, included).
 std::optional<DueEntry> ParseDueKey(std::string_view key);
 
 // Used by both the failed and the done index.

@@ -4,11 +4,11 @@
 
 namespace outpost::storage {
 
-Status CheckSchema(const std::optional<std::string>& stored, bool store_is_empty,
-                   std::string_view path) {
+StatusOr<uint32_t> CheckSchema(const std::optional<std::string>& stored, bool store_is_empty,
+                               std::string_view path) {
   const std::string where = "store " + std::string(path);
   if (!stored) {
-    if (store_is_empty) return Status::Ok();
+    if (store_is_empty) return kSchemaVersion;
     return Status::FailedPrecondition(
         where + " has data but no schema version: not an Outpost queue of a known format");
   }
@@ -24,12 +24,19 @@ Status CheckSchema(const std::optional<std::string>& stored, bool store_is_empty
         ", newer than this build supports (" + std::to_string(kSchemaVersion) +
         "); run a newer outpost or restore a backup");
   }
-  if (info.version() < kSchemaVersion) {
+  if (info.version() < kOldestMigratableSchema) {
     return Status::FailedPrecondition(where + " uses schema version " +
                                       std::to_string(info.version()) + " and no migration to " +
                                       std::to_string(kSchemaVersion) + " exists");
   }
-  return Status::Ok();
+  return info.version();
+}
+
+std::string UpgradedSchemaInfo(std::string_view stored) {
+  proto::SchemaInfo info;
+  info.ParseFromArray(stored.data(), static_cast<int>(stored.size()));
+  info.set_version(kSchemaVersion);
+  return info.SerializeAsString();
 }
 
 std::string EncodeSchemaInfo(int64_t created_unix_ms) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "storage/due_lane_migration.h"
 #include "storage/resume_budget.h"
 #include "storage/schema.h"
 
@@ -417,7 +418,16 @@ Status CheckOrInitSchema(Store& store, bool create) {
       empty = !last.has_value();
     }
   }
-  OUTPOST_RETURN_IF_ERROR(CheckSchema(stored, empty, store.path()));
+  OUTPOST_ASSIGN_OR_RETURN(const uint32_t version, CheckSchema(stored, empty, store.path()));
+  if (stored && version < kSchemaVersion) {
+    if (store.read_only()) {
+      return Status::FailedPrecondition(
+          "store " + store.path() + " uses schema version " + std::to_string(version) +
+          ": start outpostd (or any read-write command) once to migrate it to " +
+          std::to_string(kSchemaVersion));
+    }
+    return MigrateDueLanes(store, *stored).status();
+  }
   if (stored || !create) return Status::Ok();
   WriteBatch b;
   b.Put(Cf::kMeta, kMetaSchemaKey, EncodeSchemaInfo(RealClock::Instance().NowUnixMs()));

@@ -14,72 +14,74 @@ using queue::DueFloor;
 using storage::Cf;
 using storage::DueKey;
 using storage::RecipientKey;
+constexpr storage::DueLane kF = storage::DueLane::kFirst;
+constexpr storage::DueLane kR = storage::DueLane::kRetry;
 
 storage::WriteBatch PutDue(std::string_view queue, int64_t due, uint64_t msg = 1) {
   storage::WriteBatch b;
-  b.Put(Cf::kDue, DueKey(queue, due, RecipientKey{msg, 0}), "");
+  b.Put(Cf::kDue, DueKey(queue, kF, due, RecipientKey{msg, 0}), "");
   return b;
 }
 
 TEST(DueFloor, UnknownQueueScansFromTheStart) {
   DueFloor f;
-  EXPECT_EQ(f.Floor("remote"), 0);
+  EXPECT_EQ(f.Floor("remote", kF), 0);
 }
 
 TEST(DueFloor, ScanRaisesAndWriteLowers) {
   DueFloor f;
-  f.Observed("remote", 5000);
-  EXPECT_EQ(f.Floor("remote"), 5000);
-  EXPECT_EQ(f.Floor("local"), 0);
+  f.Observed("remote", kF, 5000);
+  EXPECT_EQ(f.Floor("remote", kF), 5000);
+  EXPECT_EQ(f.Floor("local", kF), 0);
   uint64_t t = f.BeginWrite(PutDue("remote", 1200));
-  EXPECT_EQ(f.Floor("remote"), 1200);
+  EXPECT_EQ(f.Floor("remote", kF), 1200);
   f.EndWrite(t);
-  EXPECT_EQ(f.Floor("remote"), 1200);  // the key now exists
+  EXPECT_EQ(f.Floor("remote", kF), 1200);  // the key now exists
 }
 
 TEST(DueFloor, ScansResumeAfterALeasedRunUntilSomethingLandsBelowIt) {
   DueFloor f;
-  const std::string k5 = DueKey("remote", 5000, RecipientKey{7, 0});
-  EXPECT_EQ(f.ScanStart("remote"), DueKey("remote", 0, RecipientKey{}));
-  EXPECT_TRUE(f.StartsAtFloor("remote"));
-  f.LeasedThrough("remote", k5);
-  EXPECT_GT(f.ScanStart("remote"), k5);
-  EXPECT_LT(f.ScanStart("remote"), DueKey("remote", 5000, RecipientKey{7, 1}));
-  EXPECT_FALSE(f.StartsAtFloor("remote"));
-  EXPECT_EQ(f.ScanStart("local"), DueKey("local", 0, RecipientKey{}));
+  const std::string k5 = DueKey("remote", kF, 5000, RecipientKey{7, 0});
+  EXPECT_EQ(f.ScanStart("remote", kF), DueKey("remote", kF, 0, RecipientKey{}));
+  EXPECT_TRUE(f.StartsAtFloor("remote", kF));
+  f.LeasedThrough("remote", kF, k5);
+  EXPECT_GT(f.ScanStart("remote", kF), k5);
+  EXPECT_LT(f.ScanStart("remote", kF), DueKey("remote", kF, 5000, RecipientKey{7, 1}));
+  EXPECT_FALSE(f.StartsAtFloor("remote", kF));
+  EXPECT_EQ(f.ScanStart("local", kF), DueKey("local", kF, 0, RecipientKey{}));
   // A lease after the resume key ends: nothing changes.
-  f.Unleased(DueKey("remote", 6000, RecipientKey{1, 0}));
-  EXPECT_GT(f.ScanStart("remote"), k5);
+  f.Unleased(DueKey("remote", kF, 6000, RecipientKey{1, 0}));
+  EXPECT_GT(f.ScanStart("remote", kF), k5);
   // A lease below it ends with its key kept: scans start at that key again.
-  f.Unleased(DueKey("remote", 4000, RecipientKey{2, 0}));
-  EXPECT_EQ(f.ScanStart("remote"), DueKey("remote", 4000, RecipientKey{2, 0}));
-  f.LeasedThrough("remote", k5);
+  f.Unleased(DueKey("remote", kF, 4000, RecipientKey{2, 0}));
+  EXPECT_EQ(f.ScanStart("remote", kF), DueKey("remote", kF, 4000, RecipientKey{2, 0}));
+  f.LeasedThrough("remote", kF, k5);
   // A key put below it, too.
   f.EndWrite(f.BeginWrite(PutDue("remote", 3000)));
-  EXPECT_EQ(f.ScanStart("remote"), DueKey("remote", 3000, RecipientKey{}));
+  EXPECT_EQ(f.ScanStart("remote", kF), DueKey("remote", kF, 3000, RecipientKey{}));
 }
 
 TEST(DueFloor, ResumeKeyNeverPassesAWriteInFlight) {
   DueFloor f;
   uint64_t t = f.BeginWrite(PutDue("remote", 3000));
   // A scan that did not see the write met only leased keys up to 5000.
-  f.LeasedThrough("remote", DueKey("remote", 5000, RecipientKey{7, 0}));
-  EXPECT_EQ(f.ScanStart("remote"), DueKey("remote", 3000, RecipientKey{}));
+  f.LeasedThrough("remote", kF, DueKey("remote", kF, 5000, RecipientKey{7, 0}));
+  EXPECT_EQ(f.ScanStart("remote", kF), DueKey("remote", kF, 3000, RecipientKey{}));
   f.EndWrite(t);
-  EXPECT_EQ(f.ScanStart("remote"), DueKey("remote", 3000, RecipientKey{}));
+  EXPECT_EQ(f.ScanStart("remote", kF), DueKey("remote", kF, 3000, RecipientKey{}));
 }
 
 TEST(DueFloor, PendingWriteHoldsTheFloorDownUntilItEnds) {
   DueFloor f;
-  f.Observed("remote", 1000);
+  f.Observed("remote", kF, 1000);
   uint64_t t = f.BeginWrite(PutDue("remote", 3000));
   // A scan that did not see the write yet (it is not visible) met nothing below 9000.
-  f.Observed("remote", 9000);
-  EXPECT_EQ(f.Floor("remote"), 3000);
+  f.Observed("remote", kF, 9000);
+  EXPECT_EQ(f.Floor("remote", kF), 3000);
   f.EndWrite(t);
   EXPECT_EQ(f.pending_writes_for_test(), 0u);
-  f.Observed("remote", 9000);
-  EXPECT_EQ(f.Floor("remote"), 9000);
+  f.Observed("remote", kF, 9000);
+  EXPECT_EQ(f.Floor("remote", kF), 9000);
 }
 
 TEST(DueFloor, WritesSharingADueTimeAreTrackedApart) {
@@ -87,42 +89,62 @@ TEST(DueFloor, WritesSharingADueTimeAreTrackedApart) {
   uint64_t a = f.BeginWrite(PutDue("remote", 3000, 1));
   uint64_t b = f.BeginWrite(PutDue("remote", 3000, 2));
   f.EndWrite(a);
-  f.Observed("remote", 9000);
-  EXPECT_EQ(f.Floor("remote"), 3000);
+  f.Observed("remote", kF, 9000);
+  EXPECT_EQ(f.Floor("remote", kF), 3000);
   f.EndWrite(b);
-  f.Observed("remote", 9000);
-  EXPECT_EQ(f.Floor("remote"), 9000);
+  f.Observed("remote", kF, 9000);
+  EXPECT_EQ(f.Floor("remote", kF), 9000);
 }
 
 TEST(DueFloor, DeletesOtherFamiliesAndEmptyBatchesDoNotMatter) {
   DueFloor f;
-  f.Observed("remote", 5000);
+  f.Observed("remote", kF, 5000);
   storage::WriteBatch b;
-  b.Delete(Cf::kDue, DueKey("remote", 10, RecipientKey{1, 0}));
+  b.Delete(Cf::kDue, DueKey("remote", kF, 10, RecipientKey{1, 0}));
   b.Put(Cf::kRecipients, storage::RecipientKeyBytes(RecipientKey{1, 0}), "x");
   EXPECT_EQ(f.BeginWrite(b), 0u);
-  EXPECT_EQ(f.Floor("remote"), 5000);
+  EXPECT_EQ(f.Floor("remote", kF), 5000);
 }
 
 TEST(DueFloor, OneBatchLowersEveryQueueItTouches) {
   DueFloor f;
-  f.Observed("remote", 5000);
-  f.Observed("dsn", 5000);
+  f.Observed("remote", kF, 5000);
+  f.Observed("dsn", kF, 5000);
   storage::WriteBatch b = PutDue("remote", 4000);
-  b.Put(Cf::kDue, DueKey("dsn", 100, RecipientKey{2, 0}), "");
-  b.Put(Cf::kDue, DueKey("remote", 4500, RecipientKey{2, 1}), "");
+  b.Put(Cf::kDue, DueKey("dsn", kF, 100, RecipientKey{2, 0}), "");
+  b.Put(Cf::kDue, DueKey("remote", kF, 4500, RecipientKey{2, 1}), "");
   f.EndWrite(f.BeginWrite(b));
-  EXPECT_EQ(f.Floor("remote"), 4000);
-  EXPECT_EQ(f.Floor("dsn"), 100);
+  EXPECT_EQ(f.Floor("remote", kF), 4000);
+  EXPECT_EQ(f.Floor("dsn", kF), 100);
 }
 
 TEST(DueFloor, AnUndecodableDueKeyMakesEveryScanStartAtTheBeginning) {
   DueFloor f;
-  f.Observed("remote", 5000);
+  f.Observed("remote", kF, 5000);
   storage::WriteBatch b;
   b.Put(Cf::kDue, "garbage", "");
   f.EndWrite(f.BeginWrite(b));
-  EXPECT_EQ(f.Floor("remote"), 0);
+  EXPECT_EQ(f.Floor("remote", kF), 0);
+}
+
+TEST(DueFloor, EachLaneOfAQueueHasItsOwnFloorAndResumeKey) {
+  DueFloor f;
+  f.Observed("remote", kF, 5000);
+  f.Observed("remote", kR, 7000);
+  // A retry put early lowers the retry lane only: first attempts keep skipping to 5000.
+  f.EndWrite(f.BeginWrite([] {
+    storage::WriteBatch b;
+    b.Put(Cf::kDue, DueKey("remote", kR, 1000, RecipientKey{3, 0}), "");
+    return b;
+  }()));
+  EXPECT_EQ(f.Floor("remote", kR), 1000);
+  EXPECT_EQ(f.Floor("remote", kF), 5000);
+  f.LeasedThrough("remote", kF, DueKey("remote", kF, 6000, RecipientKey{4, 0}));
+  EXPECT_GT(f.ScanStart("remote", kF), DueKey("remote", kF, 6000, RecipientKey{4, 0}));
+  EXPECT_EQ(f.ScanStart("remote", kR), DueKey("remote", kR, 1000, RecipientKey{}));
+  // A lease of the retry lane ending does not move the first lane's resume key.
+  f.Unleased(DueKey("remote", kR, 500, RecipientKey{5, 0}));
+  EXPECT_GT(f.ScanStart("remote", kF), DueKey("remote", kF, 6000, RecipientKey{4, 0}));
 }
 
 class DueFloorStoreTest : public QueueFixture {};

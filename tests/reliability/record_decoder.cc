@@ -23,7 +23,8 @@ std::string CheckKeys(std::string_view in) {
   }
   if (auto due = storage::ParseDueKey(in)) {
     if (due->queue.find('\0') != std::string::npos) return "due key queue holds NUL";
-    if (due->due_unix_ms >= 0 && storage::DueKey(due->queue, due->due_unix_ms, due->rcpt) != in) {
+    if (due->due_unix_ms >= 0 &&
+        storage::DueKey(due->queue, due->lane, due->due_unix_ms, due->rcpt) != in) {
       return "due key does not round-trip";
     }
   }

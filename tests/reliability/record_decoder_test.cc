@@ -29,7 +29,8 @@ const std::string kHostile(kHostileBytes, sizeof(kHostileBytes) - 1);
 TEST(RecordDecoder, PropertiesHoldForValidKeysAndRecords) {
   EXPECT_EQ(Check(storage::MessageKey(0x0123456789abcdef)), "");
   EXPECT_EQ(Check(storage::RecipientKeyBytes({42, 7})), "");
-  EXPECT_EQ(Check(storage::DueKey("remote", 1700000000000, {42, 7})), "");
+  EXPECT_EQ(Check(storage::DueKey("remote", storage::DueLane::kFirst, 1700000000000, {42, 7})), "");
+  EXPECT_EQ(Check(storage::DueKey("remote", storage::DueLane::kRetry, 1700000000000, {42, 7})), "");
   EXPECT_EQ(Check(storage::TimeIndexKey(1700000000000, {42, 7})), "");
   EXPECT_EQ(Check(storage::EncodeCounter(-5)), "");
   EXPECT_EQ(Check(storage::FormatMessageId(0xfeedface)), "");
