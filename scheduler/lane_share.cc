@@ -27,17 +27,49 @@ size_t LaneShare::Pick(const std::vector<Flow>& ready) const {
   return best;
 }
 
-void LaneShare::Charge(const Flow& flow, std::chrono::nanoseconds took, size_t recipients) {
+uint64_t LaneShare::CostOf(std::chrono::nanoseconds took, size_t recipients) const {
+  return static_cast<uint64_t>(std::max<int64_t>(took.count(), 0)) +
+         static_cast<uint64_t>(options_.per_recipient.count()) * recipients;
+}
+
+std::chrono::nanoseconds LaneShare::RetryBudget() const {
+  const uint64_t first = std::max<uint32_t>(1, options_.first_weight);
+  const uint64_t retry = std::max<uint32_t>(1, options_.retry_weight);
+  return std::chrono::nanoseconds(std::chrono::nanoseconds(options_.window).count() * retry /
+                                  (first + retry));
+}
+
+void LaneShare::Charge(const Flow& flow, std::chrono::nanoseconds took, size_t recipients,
+                       MonotonicTime now) {
   const uint64_t start = StartOf(flow);
+  const bool first = flow.lane == Lane::kFirst;
   const uint64_t weight =
-      std::max<uint32_t>(1, flow.lane == Lane::kFirst ? options_.first_weight
-                                                      : options_.retry_weight);
-  const uint64_t cost = static_cast<uint64_t>(std::max<int64_t>(took.count(), 0)) +
-                        static_cast<uint64_t>(options_.per_recipient.count()) * recipients;
+      std::max<uint32_t>(1, first ? options_.first_weight : options_.retry_weight);
+  const uint64_t cost = CostOf(took, recipients);
   Tags& t = tags_[flow];
   t.finish = start + cost / weight;
   t.served = ++services_;
   virtual_now_ = start;
+  if (first) {
+    if (recipients > 0) first_active_until_ = now + options_.active_grace;
+    return;
+  }
+  if (now - window_start_ >= options_.window) {
+    window_start_ = now;
+    retry_ns_in_window_ = 0;
+  }
+  retry_ns_in_window_ += cost;
+}
+
+bool LaneShare::RetriesMayRun(MonotonicTime now) const {
+  if (now >= first_active_until_) return true;
+  if (now - window_start_ >= options_.window) return true;  // a new window starts
+  return retry_ns_in_window_ < static_cast<uint64_t>(RetryBudget().count());
+}
+
+MonotonicTime LaneShare::RetriesResumeAt(MonotonicTime now) const {
+  if (RetriesMayRun(now)) return now;
+  return std::min(first_active_until_, window_start_ + options_.window);
 }
 
 }  // namespace outpost::scheduler

@@ -207,18 +207,27 @@ void Scheduler::Pump() {
   // One batch at a time, of the lane LaneShare picks among those not found empty (or full)
   // in this wake-up: one busy queue or lane cannot starve the others within a wake-up, nor,
   // since each lane is charged the loop time it took, across wake-ups.
+  // Retries held back (first attempts are flowing and the retries used their share of this
+  // window): the timer brings them back when they may run again.
+  std::optional<MonotonicTime> retries_resume;
   std::vector<LaneShare::Flow> ready;
   while (budget > 0 && !yield) {
+    const MonotonicTime mono = dispatcher_.clock().MonotonicNow();
+    const bool retries_may_run = lane_share_.RetriesMayRun(mono);
     ready.clear();
     for (const auto& [name, st] : queues_) {
       for (Lane lane : storage::kDueLanes) {
         LaneShare::Flow f{name, lane};
-        if (!exhausted.count(f)) ready.push_back(std::move(f));
+        if (exhausted.count(f)) continue;
+        if (lane == Lane::kRetry && !retries_may_run) {
+          retries_resume = lane_share_.RetriesResumeAt(mono);
+          continue;
+        }
+        ready.push_back(std::move(f));
       }
     }
     if (ready.empty()) break;
     const LaneShare::Flow flow = ready[lane_share_.Pick(ready)];
-    const MonotonicTime batch_started = dispatcher_.clock().MonotonicNow();
     bool more = false;
     size_t taken = 0;
     if (!ScanQueue(flow.queue, flow.lane, now, &budget, &more, &taken)) {
@@ -227,7 +236,8 @@ void Scheduler::Pump() {
       return;
     }
     if (taken > 0) {
-      lane_share_.Charge(flow, dispatcher_.clock().MonotonicNow() - batch_started, taken);
+      const MonotonicTime done = dispatcher_.clock().MonotonicNow();
+      lane_share_.Charge(flow, done - mono, taken, done);
     }
     if (more) {
       yield = out_of_time();
@@ -236,7 +246,7 @@ void Scheduler::Pump() {
     }
   }
   if (budget == 0 || yield) Wake();  // yield to other events; continue on the next turn
-  RearmTimer(now);
+  RearmTimer(now, retries_resume);
 }
 
 bool Scheduler::ScanQueue(const std::string& queue, Lane lane, int64_t now, size_t* budget,
@@ -283,7 +293,13 @@ bool Scheduler::ScanQueue(const std::string& queue, Lane lane, int64_t now, size
   return true;
 }
 
-void Scheduler::RearmTimer(int64_t now) {
+void Scheduler::RearmTimer(int64_t now, std::optional<MonotonicTime> retries_resume) {
+  // Held-back retries are due again when they may run, not now (the loop would spin).
+  int64_t retries_not_before = 0;
+  if (retries_resume) {
+    const auto wait = std::chrono::ceil<Millis>(*retries_resume - dispatcher_.clock().MonotonicNow());
+    retries_not_before = now + std::max<int64_t>(wait.count(), 1);
+  }
   std::optional<int64_t> earliest;
   for (auto& [name, st] : queues_) {
     if (st.in_flight >= QueueCap(name) || st.parked >= options_.max_parked_per_queue) continue;
@@ -295,7 +311,8 @@ void Scheduler::RearmTimer(int64_t now) {
         hint = next->value_or(kNothingDue);
       }
       if (hint == kNothingDue) continue;
-      if (!earliest || hint < *earliest) earliest = hint;
+      const int64_t at = lane == Lane::kRetry ? std::max(hint, retries_not_before) : hint;
+      if (!earliest || at < *earliest) earliest = at;
     }
   }
   if (!earliest) {

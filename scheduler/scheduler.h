@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -180,7 +181,9 @@ class Scheduler {
   // the store failed.
   bool ScanQueue(const std::string& queue, Lane lane, int64_t now, size_t* budget, bool* more,
                  size_t* taken);
-  void RearmTimer(int64_t now);
+  // Arms the one timer at the earliest due time (held-back retries: not before
+  // `retries_resume`).
+  void RearmTimer(int64_t now, std::optional<MonotonicTime> retries_resume = std::nullopt);
   // Decides what happens to leased recipients `idxs` of one message.
   void Process(uint64_t msg_id, const std::string& queue, const std::vector<uint32_t>& idxs);
   void DispatchOrPark(const std::shared_ptr<const proto::MessageRecord>& message, BodyCache& body,

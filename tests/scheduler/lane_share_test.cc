@@ -10,6 +10,7 @@ using std::chrono::microseconds;
 using Flow = LaneShare::Flow;
 using Lane = storage::DueLane;
 
+const MonotonicTime kT0{std::chrono::hours(1)};
 const Flow kFirst{"remote", Lane::kFirst};
 const Flow kRetry{"remote", Lane::kRetry};
 
@@ -31,7 +32,7 @@ std::pair<int64_t, int64_t> Serve(LaneShare& s, int batches, microseconds first_
     const Flow& f = ready[s.Pick(ready)];
     const microseconds cost = f.lane == Lane::kFirst ? first_cost : retry_cost;
     (f.lane == Lane::kFirst ? first : retry) += cost.count();
-    s.Charge(f, cost, 1);
+    s.Charge(f, cost, 1, kT0);
   }
   return {first, retry};
 }
@@ -53,21 +54,21 @@ TEST(LaneShare, EqualWeightsAlternateEqualBatches) {
 TEST(LaneShare, AnIdleLaneGetsNoCreditForTheTimeItDidNotUse) {
   LaneShare s(Weights(1, 1));
   // Retries alone for a long time (new mail had nothing due).
-  for (int i = 0; i < 1000; ++i) s.Charge(kRetry, microseconds(1000), 1);
+  for (int i = 0; i < 1000; ++i) s.Charge(kRetry, microseconds(1000), 1, kT0);
   // New mail arrives: it is served first, but then the lanes alternate; it cannot monopolise
   // the loop for the second the retries used alone.
   const std::vector<Flow> ready{kFirst, kRetry};
   EXPECT_EQ(s.Pick(ready), 0u);
-  s.Charge(kFirst, microseconds(1000), 1);
+  s.Charge(kFirst, microseconds(1000), 1, kT0);
   EXPECT_EQ(s.Pick(ready), 1u);
-  s.Charge(kRetry, microseconds(1000), 1);
+  s.Charge(kRetry, microseconds(1000), 1, kT0);
   EXPECT_EQ(s.Pick(ready), 0u);
 }
 
 TEST(LaneShare, QueuesAreFlowsOfTheirOwn) {
   LaneShare s(Weights(1, 1));
   const Flow dsn{"dsn", Lane::kFirst};
-  s.Charge(kFirst, microseconds(500), 1);
+  s.Charge(kFirst, microseconds(500), 1, kT0);
   const std::vector<Flow> ready{kFirst, dsn};
   EXPECT_EQ(s.Pick(ready), 1u);
 }
@@ -77,12 +78,45 @@ TEST(LaneShare, ANominalPerRecipientCostChargesWorkOnACoarseClock) {
   o.per_recipient = std::chrono::nanoseconds(1000);
   LaneShare s(o);
   // Zero measured time (a fake or coarse clock): 100 recipients weigh 100x one.
-  s.Charge(kRetry, microseconds(0), 100);
+  s.Charge(kRetry, microseconds(0), 100, kT0);
   const std::vector<Flow> ready{kFirst, kRetry};
   for (int i = 0; i < 99; ++i) {
     ASSERT_EQ(s.Pick(ready), 0u) << i;
-    s.Charge(kFirst, microseconds(0), 1);
+    s.Charge(kFirst, microseconds(0), 1, kT0);
   }
+}
+
+TEST(LaneShare, WhileFirstAttemptsFlowRetriesGetTheirShareOfWallTimeNotMore) {
+  LaneShare::Options o = Weights(4, 1);  // window 100 ms: retries may use 20 ms of it
+  LaneShare s(o);
+  MonotonicTime t = kT0;
+  // No new mail: retries run back to back.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(s.RetriesMayRun(t));
+    s.Charge(kRetry, std::chrono::milliseconds(10), 100, t);
+    t += std::chrono::milliseconds(10);
+  }
+  // A first attempt is served: from now on retries get 20 ms per 100 ms window.
+  s.Charge(kFirst, microseconds(100), 1, t);
+  int64_t retry_ms = 0;
+  const MonotonicTime end = t + std::chrono::seconds(1);
+  while (t < end) {
+    if (s.RetriesMayRun(t)) {
+      s.Charge(kRetry, std::chrono::milliseconds(5), 100, t);
+      retry_ms += 5;
+      t += std::chrono::milliseconds(5);
+    } else {
+      EXPECT_GT(s.RetriesResumeAt(t), t);
+      s.Charge(kFirst, microseconds(100), 1, t);  // new mail keeps coming
+      t += std::chrono::milliseconds(1);
+    }
+  }
+  EXPECT_GE(retry_ms, 150);  // never starved: about a fifth of the second
+  EXPECT_LE(retry_ms, 300);
+  // New mail stops: after the grace period retries run freely again.
+  t += o.active_grace;
+  EXPECT_TRUE(s.RetriesMayRun(t));
+  EXPECT_EQ(s.RetriesResumeAt(t), t);
 }
 
 }  // namespace
