@@ -14,28 +14,46 @@ bool DestinationHealth::Unreachable(const transport::DeliveryResult& result) {
 }
 
 void DestinationHealth::Record(const std::string& dest, const transport::DeliveryResult& result,
-                               int64_t now_ms) {
+                               int64_t now_ms, int64_t started_ms, bool probe) {
   if (dest.empty()) return;
   if ((++records_ & 1023) == 0) Forget(now_ms);
   if (!Unreachable(result)) {
     down_.erase(dest);
     return;
   }
-  Down& d = down_[dest];
-  // Transactions that started before the destination was marked down end inside the period:
-  // they neither extend nor double it.
-  if (now_ms < d.until_unix_ms) return;
-  d.period = d.period.count() == 0 ? options_.initial : std::min(d.period * 2, options_.max);
+  auto [it, fresh] = down_.try_emplace(dest);
+  Down& d = it->second;
+  if (!fresh && !probe) {
+    // Started before this period was marked (or ended inside it): the same outage.
+    if (started_ms < d.marked_unix_ms || now_ms < d.until_unix_ms || d.probing) return;
+  }
+  d.period = fresh ? options_.initial : std::min(d.period * 2, options_.max);
+  d.marked_unix_ms = now_ms;
   d.until_unix_ms = now_ms + d.period.count();
+  d.probing = false;
   d.error = result.outcomes.front().error;
   d.reply = result.outcomes.front().reply;
 }
 
 const DestinationHealth::Down* DestinationHealth::DownAt(const std::string& dest,
-                                                         int64_t now_ms) const {
+                                                         int64_t now_ms) {
   if (dest.empty() || down_.empty()) return nullptr;
   auto it = down_.find(dest);
-  return it != down_.end() && now_ms < it->second.until_unix_ms ? &it->second : nullptr;
+  if (it == down_.end()) return nullptr;
+  Down& d = it->second;
+  if (now_ms < d.until_unix_ms) return &d;
+  if (!d.probing) return nullptr;  // the period has ended: the next transaction is the probe
+  d.until_unix_ms = now_ms + d.period.count();
+  return &d;
+}
+
+bool DestinationHealth::StartProbe(const std::string& dest, int64_t now_ms) {
+  if (dest.empty() || down_.empty()) return false;
+  auto it = down_.find(dest);
+  if (it == down_.end() || it->second.probing || now_ms < it->second.until_unix_ms) return false;
+  it->second.probing = true;
+  it->second.until_unix_ms = now_ms + it->second.period.count();
+  return true;
 }
 
 size_t DestinationHealth::DownCount(int64_t now_ms) const {
@@ -44,15 +62,9 @@ size_t DestinationHealth::DownCount(int64_t now_ms) const {
   return n;
 }
 
-bool DestinationHealth::ProbeDue(const std::string& dest, int64_t now_ms) const {
-  if (dest.empty() || down_.empty()) return false;
-  auto it = down_.find(dest);
-  return it != down_.end() && now_ms >= it->second.until_unix_ms;
-}
-
 void DestinationHealth::Forget(int64_t now_ms) {
   for (auto it = down_.begin(); it != down_.end();) {
-    if (now_ms - it->second.until_unix_ms > options_.max.count()) {
+    if (!it->second.probing && now_ms - it->second.until_unix_ms > options_.max.count()) {
       it = down_.erase(it);
     } else {
       ++it;

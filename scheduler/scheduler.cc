@@ -63,6 +63,7 @@ struct Scheduler::Txn {
   std::vector<proto::RecipientRecord> rcpts;
   std::unique_ptr<RouterHostPolicy> policy;  // the agent's HostPolicySource
   int64_t started_unix_ms = 0;
+  bool probe = false;  // DestinationHealth::StartProbe
   MonotonicTime started;
 };
 
@@ -617,13 +618,13 @@ void Scheduler::Dispatch(const std::shared_ptr<const proto::MessageRecord>& shar
                                                           : transport::DsnRet::kUnspecified;
   req.message.envid = message.env_id();
   req.message.tls_report = message.source() == proto::SOURCE_REPORT;
-  req.probe = health_.ProbeDue(group.dest_key, now);
   auto txn = std::make_unique<Txn>();
   txn->msg_id = message.id();
   txn->queue = queue;
   txn->dest_key = group.dest_key;
   txn->route_name = route.name;
   txn->started_unix_ms = now;
+  txn->probe = req.probe = health_.StartProbe(group.dest_key, now);
   txn->started = dispatcher_.clock().MonotonicNow();
   for (const auto* r : group.rcpts) {
     transport::DeliveryRecipient dr;
@@ -669,7 +670,8 @@ void Scheduler::OnTransactionDone(uint64_t txn_id, transport::DeliveryResult res
                                dispatcher_.clock().MonotonicNow() - txn->started)
                                .count();
   metrics_.RecordLatency(duration);
-  health_.Record(txn->dest_key, result, dispatcher_.clock().NowUnixMs());
+  health_.Record(txn->dest_key, result, dispatcher_.clock().NowUnixMs(), txn->started_unix_ms,
+                 txn->probe);
   if (result.possible_duplicate) {
     OUTPOST_LOG_WARN("possible_duplicate", {"id", Hex(txn->msg_id)}, {"route", txn->route_name});
   }

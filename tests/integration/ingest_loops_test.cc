@@ -280,6 +280,45 @@ TEST(IngestLoops, ZeroThreadsRunsTheListenersOnTheMainLoop) {
   loops.Stop();
 }
 
+// With the listeners on the main loop (threads = 0) a submission is counted in flight until its
+// completion, and once the daemon stops (Shutdown refuses submissions) a session still open
+// gets 451 for its next message instead of having it stored.
+TEST(IngestLoops, ZeroThreadsCountsSubmissionsAndRefusesThemWhenStopping) {
+  MainLoop main;
+  MainLoopSink sink(main.dispatcher);
+  IngestLoops loops(0, main.dispatcher, sink);
+  ASSERT_TRUE(loops.AddListener(Options()).ok());
+  loops.Start();
+  main.Start();
+  auto c = TestClient::Connect(loops.ports()[0]);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(Begin(*c));
+  sink.set_hold(true);
+  ASSERT_TRUE(c->Send("Subject: s\r\n\r\nbody\r\n.\r\n"));
+  ASSERT_TRUE(WaitFor([&] { return sink.held() == 1; }));
+  EXPECT_EQ(loops.in_flight_submissions(), 1u);
+  main.dispatcher.Post([&] { sink.Release(); });
+  EXPECT_EQ(c->ReadReply(), "250 2.0.0 Ok: queued as 0000000000000007\r\n");
+  ASSERT_TRUE(WaitFor([&] { return loops.in_flight_submissions() == 0; }));
+
+  std::promise<void> refused;
+  main.dispatcher.Post([&] {
+    loops.RefuseSubmissions();
+    refused.set_value();
+  });
+  refused.get_future().wait();
+  sink.set_hold(false);
+  ASSERT_EQ(ReplyCode(c->Command("MAIL FROM:<a@remote.example>")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("RCPT TO:<x@example.org>")), 250);
+  ASSERT_EQ(ReplyCode(c->Command("DATA")), 354);
+  ASSERT_TRUE(c->Send("Subject: t\r\n\r\nbody\r\n.\r\n"));
+  EXPECT_EQ(ReplyCode(c->ReadReply()), 451);
+  EXPECT_EQ(sink.submitted(), 0u);
+  EXPECT_EQ(loops.in_flight_submissions(), 0u);
+  main.Stop();
+  loops.Stop();
+}
+
 TEST(IngestLoops, ABindErrorNamesTheAddress) {
   MainLoop main;
   MainLoopSink sink(main.dispatcher);

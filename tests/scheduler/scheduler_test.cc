@@ -362,15 +362,20 @@ TEST_F(SchedulerTest, DownDestinationDefersInBulkUntilItsPeriodEnds) {
   EXPECT_EQ(Rcpt(first).retry_num(), 2u);
   EXPECT_GE(Rcpt(first).next_attempt_unix_ms(), down_until);
 
-  // After the period the probe goes out, past the transport's own down-host memory; it
-  // succeeds and the rest follow at once (no longer probes).
+  // After the period ONE probe goes out, past the transport's own down-host memory; while it
+  // is out the other due recipients are deferred in bulk again (no second probe, nothing
+  // leased in memory). It succeeds: the rest go out at their next due time, as no probes.
   EXPECT_FALSE(mx.calls[1].request.probe) << "alive.test was never down";
   RunFor(minutes(8));
-  ASSERT_GE(mx.calls.size(), 3u);
+  ASSERT_EQ(mx.calls.size(), 3u) << "exactly one probe";
   EXPECT_TRUE(mx.calls[2].request.probe);
+  EXPECT_EQ(scheduler->parked_recipients(), 0u);
+  EXPECT_EQ(scheduler->metrics().deferred_destination_down, 5u);  // 2 + a's retry + b, c
   mx.CompleteAll(Delivered());
   Settle();
-  RunFor(minutes(2));
+  RunFor(minutes(21));  // the provisional period (10 min) plus its spread
+  ASSERT_EQ(mx.calls.size(), 4u);
+  EXPECT_FALSE(mx.calls[3].request.probe);
   mx.CompleteAll(Delivered());
   Settle();
   EXPECT_EQ(State(Rcpt(first)), RecipientState::kDelivered);

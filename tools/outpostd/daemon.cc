@@ -234,9 +234,12 @@ void Daemon::Shutdown() {
   shutting_down_ = true;
   OUTPOST_LOG_INFO("outpostd.stopping", {"listeners", ingest_loops_->ports().size()},
                    {"in_flight", scheduler_->in_flight_transactions()});
-  // Stop accepting; sessions in progress may still finish (their 250 follows the synced
-  // write as always). The listeners themselves are destroyed with the daemon.
+  // Stop accepting. Messages already submitted finish (their 250 follows the synced write as
+  // always); a session still open answers any further message 451 (the client retries later
+  // or elsewhere) instead of storing it while the daemon may exit before its 250 is sent.
+  // The listeners themselves are destroyed with the daemon.
   ingest_loops_->StopAccepting();
+  ingest_loops_->RefuseSubmissions();
   admin_->Stop();
   scheduler_->Drain(kDrainDeadline, [this](bool clean) {
     OUTPOST_LOG_INFO("outpostd.drained", {"clean", clean ? "yes" : "no"});
@@ -261,10 +264,15 @@ void Daemon::ExitWhenStoreIdle() {
       shutdown_timer_->Enable(kIdlePoll);
       return;
     }
+    if (!idle && ingest_loops_->in_flight_submissions() > 0) {
+      // Writes that did not complete within the deadline (a stalled disk) still finish when
+      // the store closes, but their 250s will never be sent: the clients will send those
+      // messages again. Accepted mail is not lost; it may be delivered twice.
+      OUTPOST_LOG_ERROR("outpostd.stop_unanswered",
+                        {"submissions", ingest_loops_->in_flight_submissions()},
+                        {"effect", "stored without a 250 reply: possible duplicates"});
+    }
     OUTPOST_LOG_INFO("outpostd.stopped", {"store_idle", idle ? "yes" : "no"});
-    // A message a session submits from now on reaches only the loop's drain after Exit():
-    // answer it 451 there rather than store it with nobody left to send its 250.
-    ingest_loops_->RefuseSubmissions();
     dispatcher_.Exit();
   });
   shutdown_timer_->Enable(Millis(0));

@@ -129,6 +129,32 @@ class IngestLoops::BridgeSink final : public IngestSink {
   std::shared_ptr<SubmitGate> gate_;
 };
 
+// The sink of sessions on the main loop (threads = 0): the queue's sink behind the same gate and
+// in-flight count as the ingest loops' bridges.
+class IngestLoops::GatedSink final : public IngestSink {
+ public:
+  GatedSink(LibeventDispatcher& main, IngestSink& inner, std::shared_ptr<SubmitGate> gate)
+      : main_(main), inner_(inner), gate_(std::move(gate)) {}
+
+  void Submit(IngestedMessage message, Done done) override {
+    if (gate_->refusing.load()) {
+      main_.Post([done = std::move(done)]() { done(Status::Unavailable("outpostd is stopping")); });
+      return;
+    }
+    gate_->in_flight.fetch_add(1);
+    inner_.Submit(std::move(message), [gate = gate_, done = std::move(done)](StatusOr<uint64_t> id) {
+      done(std::move(id));  // the session queues its reply here, on this loop
+      gate->in_flight.fetch_sub(1);
+    });
+  }
+  bool BelowFreeSpaceWatermark() override { return inner_.BelowFreeSpaceWatermark(); }
+
+ private:
+  LibeventDispatcher& main_;
+  IngestSink& inner_;
+  std::shared_ptr<SubmitGate> gate_;
+};
+
 IngestLoops::Loop::Loop(LibeventDispatcher& main, IngestSink& sink,
                         std::shared_ptr<SubmitGate> gate)
     : dispatcher_(std::make_unique<LibeventDispatcher>()),
@@ -136,7 +162,7 @@ IngestLoops::Loop::Loop(LibeventDispatcher& main, IngestSink& sink,
       bridge_(std::make_unique<BridgeSink>(main, sink, mailbox_, std::move(gate))) {}
 
 IngestLoops::IngestLoops(size_t threads, LibeventDispatcher& main, IngestSink& sink)
-    : main_(main), sink_(sink) {
+    : main_(main), sink_(sink), main_sink_(std::make_unique<GatedSink>(main, sink, gate_)) {
   for (size_t i = 0; i < threads; ++i) {
     loops_.push_back(std::make_unique<Loop>(main_, sink_, gate_));
   }
@@ -146,7 +172,7 @@ IngestLoops::~IngestLoops() { Stop(); }
 
 Status IngestLoops::AddListener(smtp_server::ListenerOptions options) {
   if (loops_.empty()) {
-    OUTPOST_ASSIGN_OR_RETURN(auto l, SmtpListener::Create(main_, std::move(options), sink_));
+    OUTPOST_ASSIGN_OR_RETURN(auto l, SmtpListener::Create(main_, std::move(options), *main_sink_));
     ports_.push_back(l->port());
     main_listeners_.push_back(std::move(l));
     return Status::Ok();

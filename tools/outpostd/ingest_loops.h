@@ -48,9 +48,10 @@ class IngestLoops {
   // Messages the sessions of the ingest loops have submitted whose completion has not yet been
   // posted back to their loop (waiting for the main loop, or in the store). Any thread.
   size_t in_flight_submissions() const { return gate_->in_flight.load(); }
-  // Main loop thread, once the daemon has decided to exit: a submission that reaches the main
-  // loop from now on (e.g. in the loop's drain after Exit()) completes at once with a
-  // temporary error (451) instead of being stored with nobody left to send its 250.
+  // Main loop thread, once the daemon has decided to stop: a submission that reaches the main
+  // loop from now on (a session still open during the drain, or the loop's drain after
+  // Exit()) completes at once with a temporary error (451) instead of being stored, maybe
+  // with nobody left to send its 250 (the client would send it again: a duplicate).
   void RefuseSubmissions() { gate_->refusing.store(true); }
 
   // The bound port of each configured listener, in AddListener order.
@@ -63,6 +64,7 @@ class IngestLoops {
  private:
   class Loop;
   class BridgeSink;
+  class GatedSink;
   struct SubmitGate {
     std::atomic<size_t> in_flight{0};
     std::atomic<bool> refusing{false};
@@ -72,6 +74,7 @@ class IngestLoops {
   smtp_server::IngestSink& sink_;
   std::shared_ptr<SubmitGate> gate_ = std::make_shared<SubmitGate>();
   std::vector<std::unique_ptr<Loop>> loops_;  // empty: listeners on the main loop
+  std::unique_ptr<smtp_server::IngestSink> main_sink_;  // threads = 0: sink_ behind gate_
   std::vector<std::unique_ptr<smtp_server::SmtpListener>> main_listeners_;
   std::vector<int> ports_;
   bool started_ = false;
