@@ -119,10 +119,12 @@ void MarkHeld(proto::RecipientRecord* r, RecipientState from, int64_t now, bool 
 
 // ---------------------------------------------------------------------------------------------
 
-QueueStore::QueueStore(std::unique_ptr<storage::Store> store, Dispatcher& dispatcher, uint64_t seed)
+QueueStore::QueueStore(std::unique_ptr<storage::Store> store, Dispatcher& dispatcher, uint64_t seed,
+                       size_t snapshot_write_window)
     : store_(std::move(store)),
       dispatcher_(dispatcher),
-      ids_(std::make_unique<MessageIdGenerator>(dispatcher.clock(), seed)) {}
+      ids_(std::make_unique<MessageIdGenerator>(dispatcher.clock(), seed)),
+      recent_writes_(snapshot_write_window) {}
 
 QueueStore::~QueueStore() {
   *alive_ = false;
@@ -146,24 +148,31 @@ StatusOr<std::unique_ptr<QueueStore>> QueueStore::Open(const QueueStoreOptions& 
                                                        Dispatcher& dispatcher) {
   OUTPOST_ASSIGN_OR_RETURN(auto store, storage::Store::Open(options.store));
   OUTPOST_ASSIGN_OR_RETURN(uint64_t seed, HighestIssuedId(*store));
-  return std::unique_ptr<QueueStore>(new QueueStore(std::move(store), dispatcher, seed));
+  return std::unique_ptr<QueueStore>(
+      new QueueStore(std::move(store), dispatcher, seed, options.snapshot_write_window));
 }
 
 StatusOr<std::unique_ptr<QueueStore>> QueueStore::OpenReadOnly(const std::string& path,
                                                                Dispatcher& dispatcher) {
   OUTPOST_ASSIGN_OR_RETURN(auto store, storage::Store::OpenReadOnly(path));
   OUTPOST_ASSIGN_OR_RETURN(uint64_t seed, HighestIssuedId(*store));
-  return std::unique_ptr<QueueStore>(new QueueStore(std::move(store), dispatcher, seed));
+  return std::unique_ptr<QueueStore>(new QueueStore(std::move(store), dispatcher, seed,
+                                                    QueueStoreOptions{}.snapshot_write_window));
 }
 
 std::optional<uint64_t> QueueStore::SnapshotEpoch(uint64_t msg_id) const {
   if (busy_.count(msg_id) != 0) return std::nullopt;
-  return commits_issued_;
+  return recent_writes_.last();
 }
 
-void QueueStore::Commit(storage::WriteBatch batch, std::function<void(Status)> done) {
+void QueueStore::Commit(std::optional<uint64_t> msg_id, storage::WriteBatch batch,
+                        std::function<void(Status)> done) {
   ++pending_ops_;
-  ++commits_issued_;
+  if (msg_id) {
+    recent_writes_.Note(*msg_id);
+  } else {
+    recent_writes_.NoteAll();
+  }
   std::weak_ptr<bool> alive = alive_;
   uint64_t due_token = due_floor_.BeginWrite(batch);
   store_->Commit(std::move(batch), &dispatcher_,
@@ -220,7 +229,8 @@ void QueueStore::Quarantine(Cf cf, std::string_view key, std::string_view value,
   ++quarantined_;
   OUTPOST_LOG_ERROR("record_quarantined", {"cf", storage::CfName(cf)}, {"error", error},
                     {"key_bytes", static_cast<int64_t>(key.size())});
-  Commit(std::move(b), [this, marker](Status s) {
+  // Any record of any message may be the one moved: every snapshot is stale.
+  Commit(std::nullopt, std::move(b), [this, marker](Status s) {
     quarantining_.erase(marker);
     if (!s.ok()) OUTPOST_LOG_ERROR("quarantine_write_failed", {"error", s.ToString()});
   });
@@ -309,7 +319,7 @@ void QueueStore::Enqueue(NewMessage message, Callback<StatusOr<uint64_t>> done) 
     dispatcher_.Post([done = std::move(done), s = id.status()]() { done(s); });
     return;
   }
-  Commit(std::move(batch), [done = std::move(done), id = *id](Status s) {
+  Commit(*id, std::move(batch), [done = std::move(done), id = *id](Status s) {
     if (s.ok()) {
       done(id);
     } else {
@@ -487,7 +497,7 @@ void QueueStore::DropStaleDueEntry(std::string_view queue, const DueItem& item) 
   b.Delete(Cf::kDue, storage::DueKey(queue, item.lane, item.due_unix_ms, item.rcpt));
   OUTPOST_LOG_WARN("stale_due_entry_dropped", {"msg", storage::FormatMessageId(item.rcpt.msg_id)},
                    {"rcpt", item.rcpt.idx});
-  Commit(std::move(b), [](Status s) {
+  Commit(item.rcpt.msg_id, std::move(b), [](Status s) {
     if (!s.ok()) OUTPOST_LOG_ERROR("stale_due_entry_drop_failed", {"error", s.ToString()});
   });
 }
@@ -501,9 +511,10 @@ bool QueueStore::TryLease(RecipientKey rcpt) { return leases_.try_emplace(rcpt).
 void QueueStore::ReleaseLease(RecipientKey rcpt) { EndLease(rcpt, /*due_key_deleted=*/false); }
 
 void QueueStore::ApplyOutcome(OutcomeBatch in, Callback<StatusOr<OutcomeResult>> done) {
-  // A snapshot is current when no write was issued since it was read and none of this message
-  // was in flight then (SnapshotEpoch) or is now (the operation would wait for it).
-  if (!in.snapshot || !in.snapshot_epoch || *in.snapshot_epoch != commits_issued_ ||
+  // A snapshot is current when no write touching this message was issued since it was read
+  // and none was in flight then (SnapshotEpoch) or is now (the operation would wait for it).
+  if (!in.snapshot || !in.snapshot_epoch ||
+      !recent_writes_.UnchangedSince(in.msg_id, *in.snapshot_epoch) ||
       busy_.count(in.msg_id) != 0 || in.snapshot->message.id() != in.msg_id) {
     in.snapshot.reset();
   }
@@ -591,7 +602,7 @@ void QueueStore::ApplyOutcome(OutcomeBatch in, Callback<StatusOr<OutcomeResult>>
         deleted_due->insert(op.key);
       }
     }
-    Commit(std::move(wb), [finish, result](Status s) {
+    Commit(id, std::move(wb), [finish, result](Status s) {
       if (!s.ok()) return finish(s.Annotate("apply outcome"));
       finish(result);
     });
@@ -787,7 +798,7 @@ void QueueStore::AdminOneMessage(uint64_t msg_id, const AdminArgs& args, OpCount
         if (!id.ok()) return finish(id.status().Annotate("cancel DSN"));
       }
     }
-    Commit(std::move(wb), [finish](Status s) { finish(s); });
+    Commit(msg_id, std::move(wb), [finish](Status s) { finish(s); });
   });
 }
 
@@ -991,7 +1002,7 @@ void QueueStore::Purge(int64_t now_unix_ms, Millis failed_retention, Millis comp
       edit.Build(dispatcher_.clock().NowUnixMs(), &wb);
       const bool body_gone = !(*loaded)->message.body_deleted() && edit.message().body_deleted();
       const bool msg_gone = edit.message().stored_recipients() == 0;
-      Commit(std::move(wb), [sh, finish, removed, body_gone, msg_gone](Status st) {
+      Commit(msg_id, std::move(wb), [sh, finish, removed, body_gone, msg_gone](Status st) {
         if (st.ok()) {
           sh->counts.recipients_removed += removed;
           sh->counts.bodies_removed += body_gone ? 1 : 0;

@@ -28,6 +28,7 @@
 #include "common/status.h"
 #include "queue/due_floor.h"
 #include "queue/message_id.h"
+#include "queue/recent_writes.h"
 #include "queue/types.h"
 #include "storage/store.h"
 
@@ -35,6 +36,9 @@ namespace outpost::queue {
 
 struct QueueStoreOptions {
   storage::StoreOptions store;  // path, minFreeSpace, ...
+  // Writes remembered per message for OutcomeBatch::snapshot (RecentWrites): a snapshot
+  // older than this many writes is read again.
+  size_t snapshot_write_window = 16384;
 };
 
 class QueueStore {
@@ -101,7 +105,9 @@ class QueueStore {
   // the new state still allows it (a delivery stays delivered).
   void ApplyOutcome(OutcomeBatch batch, Callback<StatusOr<OutcomeResult>> done);
   // For OutcomeBatch::snapshot: take it right before Get(msg_id). nullopt while a write of
-  // that message is in flight (what Get returns may be outdated by it).
+  // that message is in flight (what Get returns may be outdated by it). The snapshot stays
+  // usable until a write touching that message is issued (writes of other messages do not
+  // matter; see RecentWrites).
   std::optional<uint64_t> SnapshotEpoch(uint64_t msg_id) const;
 
   // ---- operators (admin API / CLI) ----
@@ -163,13 +169,17 @@ class QueueStore {
   };
   class MessageOp;  // one read-modify-write of one message (queue_store.cc)
 
-  QueueStore(std::unique_ptr<storage::Store> store, Dispatcher& dispatcher, uint64_t seed);
+  QueueStore(std::unique_ptr<storage::Store> store, Dispatcher& dispatcher, uint64_t seed,
+             size_t snapshot_write_window);
 
   // Runs `op` when no other write of `msg_id` is in flight; `op` must call the given release
   // exactly once when its write completed.
   void Exclusive(uint64_t msg_id, std::function<void(std::function<void()>)> op);
-  // Commits `batch`, then runs `done` on the loop if this store is still alive.
-  void Commit(storage::WriteBatch batch, std::function<void(Status)> done);
+  // Commits `batch`, then runs `done` on the loop if this store is still alive. `msg_id`: the
+  // message whose records the batch changes (a new message's id for Enqueue); nullopt when
+  // unknown, which makes every snapshot taken so far stale.
+  void Commit(std::optional<uint64_t> msg_id, storage::WriteBatch batch,
+              std::function<void(Status)> done);
 
   StatusOr<std::optional<QueuedMessage>> Load(uint64_t msg_id);
   StatusOr<ListPage> ListFailed(const ListOptions& options);
@@ -218,7 +228,7 @@ class QueueStore {
   std::set<std::string> quarantining_;  // quarantine writes in flight
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   uint64_t due_keys_visited_ = 0;
-  uint64_t commits_issued_ = 0;  // every Commit(); a changed value invalidates snapshots
+  RecentWrites recent_writes_;  // every Commit(), by message: snapshot validity
   uint64_t snapshots_used_ = 0;
   uint64_t quarantined_ = 0;
   size_t pending_ops_ = 0;

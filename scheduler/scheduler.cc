@@ -56,11 +56,13 @@ struct Scheduler::Txn {
   std::string dest_key;
   std::string route_name;
   std::vector<uint32_t> idxs;
-  // The records as leased. A leased recipient's record cannot change until its outcome is
-  // written (operator actions on it wait in the lease), so the outcome is planned from these
-  // instead of reading the message again; the store re-reads inside ApplyOutcome anyway.
-  std::shared_ptr<const proto::MessageRecord> message;
-  std::vector<proto::RecipientRecord> rcpts;
+  // The message as read when the transaction was made. A leased recipient's record cannot
+  // change until its outcome is written (operator actions on it wait in the lease), so the
+  // outcome is planned from these records; the store applies it to this snapshot too unless
+  // a write touching the message was issued since `epoch` (then it reads the message again).
+  std::shared_ptr<const queue::QueuedMessage> snapshot;
+  std::optional<uint64_t> epoch;
+  std::vector<const proto::RecipientRecord*> rcpts;  // in `snapshot`, in `idxs` order
   std::unique_ptr<RouterHostPolicy> policy;  // the agent's HostPolicySource
   int64_t started_unix_ms = 0;
   bool probe = false;  // DestinationHealth::StartProbe
@@ -406,8 +408,7 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
   // Shared with the transactions made of it (their outcomes are planned from it) and handed
   // to the store with the immediate changes (no second read when nothing was written since).
   auto snapshot = std::make_shared<const queue::QueuedMessage>(std::move(*qm));
-  std::shared_ptr<const proto::MessageRecord> shared_message(snapshot, &snapshot->message);
-  const proto::MessageRecord& message = *shared_message;
+  const proto::MessageRecord& message = snapshot->message;
   std::shared_ptr<const router::Router> router = router_;  // one config for this decision
   const int64_t now = dispatcher_.clock().NowUnixMs();
   std::shared_ptr<const std::vector<std::string>> lower;
@@ -492,16 +493,17 @@ void Scheduler::Process(uint64_t msg_id, const std::string& queue,
     if (const auto* down = health_.DownAt(g.dest_key, now)) {
       DeferDown(message, *router, lower, g, *down, &immediate);
     } else {
-      DispatchOrPark(shared_message, body, queue, g, &immediate);
+      DispatchOrPark(snapshot, epoch, body, queue, g, &immediate);
     }
   }
   if (!immediate.empty()) Write(message, body, std::move(immediate), snapshot, epoch);
 }
 
-void Scheduler::DispatchOrPark(const std::shared_ptr<const proto::MessageRecord>& shared_message,
-                               BodyCache& body, const std::string& queue, Group& group,
+void Scheduler::DispatchOrPark(const std::shared_ptr<const queue::QueuedMessage>& snapshot,
+                               std::optional<uint64_t> epoch, BodyCache& body,
+                               const std::string& queue, Group& group,
                                std::vector<Item>* immediate) {
-  const proto::MessageRecord& message = *shared_message;
+  const proto::MessageRecord& message = snapshot->message;
   if (!DestinationHasRoom(group.dest_key, group.dest_limit)) {
     if (queues_[queue].parked < options_.max_parked_per_queue) {
       ParkedGroup parked{message.id(), queue, {}};
@@ -521,7 +523,7 @@ void Scheduler::DispatchOrPark(const std::shared_ptr<const proto::MessageRecord>
     NoteDueBothLanes(queue, 0);
     return;
   }
-  Dispatch(shared_message, body, queue, group);
+  Dispatch(snapshot, epoch, body, queue, group);
 }
 
 void Scheduler::DeferDown(const proto::MessageRecord& message, const router::Router& router,
@@ -581,9 +583,10 @@ std::string Scheduler::NextAttemptGoesTo(const proto::MessageRecord& message,
   return DestinationKey(*route->object, env.rcpt_domain);
 }
 
-void Scheduler::Dispatch(const std::shared_ptr<const proto::MessageRecord>& shared_message,
-                         BodyCache& body, const std::string& queue, Group& group) {
-  const proto::MessageRecord& message = *shared_message;
+void Scheduler::Dispatch(const std::shared_ptr<const queue::QueuedMessage>& snapshot,
+                         std::optional<uint64_t> epoch, BodyCache& body, const std::string& queue,
+                         Group& group) {
+  const proto::MessageRecord& message = snapshot->message;
   const int64_t now = dispatcher_.clock().NowUnixMs();
   const router::Route& route = *group.route;
   auto agent = agents_.find(route.kind);
@@ -634,9 +637,10 @@ void Scheduler::Dispatch(const std::shared_ptr<const proto::MessageRecord>& shar
     dr.notify = transport::NotifyFlags{n.never, n.success, n.failure, n.delay};
     req.recipients.push_back(std::move(dr));
     txn->idxs.push_back(r->idx());
-    txn->rcpts.push_back(*r);
+    txn->rcpts.push_back(r);
   }
-  txn->message = shared_message;
+  txn->snapshot = snapshot;
+  txn->epoch = epoch;
   // The connection/TLS expressions see the transaction's first recipient.
   txn->policy = std::make_unique<RouterHostPolicy>(
       router_, EnvelopeForRecord(message, LowerRecipients(message), *group.rcpts.front(), now),
@@ -680,12 +684,13 @@ void Scheduler::OnTransactionDone(uint64_t txn_id, transport::DeliveryResult res
     const int64_t now = dispatcher_.clock().NowUnixMs();
     std::shared_ptr<const router::Router> router = router_;
     BodyCache body(store_, txn->msg_id);
+    const proto::MessageRecord& message = txn->snapshot->message;
     AttemptMeta meta{txn->route_name, txn->started_unix_ms, duration};
     std::vector<Item> items;
     items.reserve(txn->rcpts.size());
     const RandomSource draw = OneDraw();
     for (size_t k = 0; k < txn->rcpts.size(); ++k) {
-      const proto::RecipientRecord* rec = &txn->rcpts[k];
+      const proto::RecipientRecord* rec = txn->rcpts[k];
       transport::RecipientOutcome outcome;
       if (k < result.outcomes.size()) {
         outcome = result.outcomes[k];
@@ -703,11 +708,13 @@ void Scheduler::OnTransactionDone(uint64_t txn_id, transport::DeliveryResult res
                           {"route", txn->route_name}, {"error", outcome.reply.text},
                           {"action", "deferred 5m, retry_num unchanged"});
       }
-      items.push_back(MakeItem(PlanAttemptOutcome(*txn->message, *rec, outcome, meta,
+      items.push_back(MakeItem(PlanAttemptOutcome(message, *rec, outcome, meta,
                                                   ContextFor(ScheduleOf(*router, *rec), now, &draw)),
                                *rec));
     }
-    if (!items.empty()) Write(*txn->message, body, std::move(items));
+    if (!items.empty()) {
+      Write(message, body, std::move(items), txn->snapshot, txn->epoch);
+    }
   }
   ServeParked(txn->dest_key);
   Wake();

@@ -186,10 +186,14 @@ class Scheduler {
   void RearmTimer(int64_t now, std::optional<MonotonicTime> retries_resume = std::nullopt);
   // Decides what happens to leased recipients `idxs` of one message.
   void Process(uint64_t msg_id, const std::string& queue, const std::vector<uint32_t>& idxs);
-  void DispatchOrPark(const std::shared_ptr<const proto::MessageRecord>& message, BodyCache& body,
-                      const std::string& queue, Group& group, std::vector<Item>* immediate);
-  void Dispatch(const std::shared_ptr<const proto::MessageRecord>& message, BodyCache& body,
-                const std::string& queue, Group& group);
+  // `snapshot`/`epoch`: the message as Process read it (kept by the transaction, whose
+  // outcome is planned and, while no write touched the message since, applied from it).
+  void DispatchOrPark(const std::shared_ptr<const queue::QueuedMessage>& snapshot,
+                      std::optional<uint64_t> epoch, BodyCache& body, const std::string& queue,
+                      Group& group, std::vector<Item>* immediate);
+  void Dispatch(const std::shared_ptr<const queue::QueuedMessage>& snapshot,
+                std::optional<uint64_t> epoch, BodyCache& body, const std::string& queue,
+                Group& group);
   // Defers `group` (bound for a destination that is down) as one counted attempt that reached
   // no network, re-timed to the end of the down period (spread over one more period).
   void DeferDown(const proto::MessageRecord& message, const router::Router& router,

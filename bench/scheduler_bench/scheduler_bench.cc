@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   const long idle_rcpts = Flag(argc, argv, "--idle-recipients", 1000000);
   const long idle_seconds = Flag(argc, argv, "--idle-seconds", 5);
   g_domains = std::max(1L, Flag(argc, argv, "--domains", 1));
+  setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines show up when piped to a file
   NullSink sink;
   SetLogSink(&sink);  // one line per delivery would measure stderr, not the engine
 
@@ -205,6 +206,12 @@ int main(int argc, char** argv) {
   run(true);
 
   // ---- 2. idle with deferred work ----
+  if (idle_rcpts <= 0) {  // --idle-recipients 0: throughput only (nothing would end the fill)
+    store->reset();
+    std::filesystem::remove_all(dir);
+    SetLogSink(nullptr);
+    return 0;
+  }
   const int64_t later = RealClock::Instance().NowUnixMs() + 3600 * 1000;
   const long per_msg = 100;
   long enqueued = 0, pending = 0;

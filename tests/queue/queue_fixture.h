@@ -21,6 +21,7 @@ class QueueFixture : public ::testing::Test {
     queue::QueueStoreOptions o;
     o.store.path = dir_.Sub("db");
     o.store.min_free_space_bytes = 0;
+    o.snapshot_write_window = snapshot_write_window_;
     auto q = queue::QueueStore::Open(o, loop_);
     ASSERT_TRUE(q.ok()) << q.status().ToString();
     qs_ = std::move(q).value();
@@ -92,6 +93,7 @@ class QueueFixture : public ::testing::Test {
     return s;
   }
 
+  size_t snapshot_write_window_ = queue::QueueStoreOptions{}.snapshot_write_window;
   TempDir dir_;
   FakeClock clock_;
   FakeDispatcher loop_;

@@ -403,6 +403,108 @@ TEST_F(QueueStoreTest, OutcomeSnapshotIsUsedOnlyWhileCurrent) {
   EXPECT_EQ(qs_->Get(id)->message.active_recipients(), 1u);
 }
 
+// Snapshot validity is per message: writes of other messages leave it usable, every kind of
+// write of the message itself (outcome, operator action, purge) makes it stale.
+class SnapshotTest : public QueueStoreTest {
+ protected:
+  struct Snap {
+    std::shared_ptr<const queue::QueuedMessage> message;
+    std::optional<uint64_t> epoch;
+  };
+  Snap Take(uint64_t id) {
+    Snap s;
+    s.epoch = qs_->SnapshotEpoch(id);
+    EXPECT_TRUE(s.epoch);
+    s.message = std::make_shared<const queue::QueuedMessage>(*qs_->Get(id));
+    return s;
+  }
+  // Applies `change` to `id` with the snapshot; true when the store used it.
+  bool ApplyWith(uint64_t id, const Snap& snap, queue::RecipientChange change) {
+    const uint64_t used = qs_->snapshots_used();
+    queue::OutcomeBatch b;
+    b.msg_id = id;
+    b.changes.push_back(std::move(change));
+    b.snapshot = snap.message;
+    b.snapshot_epoch = snap.epoch;
+    auto r = Apply(b);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return qs_->snapshots_used() > used;
+  }
+};
+
+TEST_F(SnapshotTest, WritesOfOtherMessagesKeepItUsable) {
+  uint64_t id = Enqueue(SimpleMessage(2, Now()));
+  Snap snap = Take(id);
+  uint64_t other = Enqueue(SimpleMessage(2, Now()));
+  queue::OutcomeBatch b;
+  b.msg_id = other;
+  b.changes.push_back(Terminal(0, S::kDelivered));
+  ASSERT_TRUE(Apply(b).ok());
+  ASSERT_TRUE(Op([&](auto cb) { qs_->Hold(Ids({other}), false, cb); }).ok());
+  EXPECT_TRUE(ApplyWith(id, snap, Terminal(0, S::kDelivered)));
+  EXPECT_EQ(StateOf(id, 0), S::kDelivered);
+  EXPECT_EQ(StateOf(other, 0), S::kDelivered);
+  EXPECT_EQ(StateOf(other, 1), S::kHeld);
+}
+
+TEST_F(SnapshotTest, AnOperatorActionOnTheMessageMakesItStale) {
+  uint64_t id = Enqueue(SimpleMessage(2, Now()));
+  Snap snap = Take(id);
+  ASSERT_TRUE(Op([&](auto cb) { qs_->Hold(Ids({id}), false, cb); }).ok());
+  // Recipient 1 is held in the store, not in the snapshot: applying to the snapshot would
+  // write it back as scheduled.
+  EXPECT_FALSE(ApplyWith(id, snap, Terminal(0, S::kCancelled)));
+  EXPECT_EQ(StateOf(id, 1), S::kHeld);
+  EXPECT_EQ(qs_->Get(id)->message.active_recipients(), 1u);
+}
+
+TEST_F(SnapshotTest, APurgeOfTheMessageMakesItStale) {
+  uint64_t id = Enqueue(SimpleMessage(3, Now()));
+  queue::OutcomeBatch b;
+  b.msg_id = id;
+  b.changes.push_back(Terminal(0, S::kFailed));
+  ASSERT_TRUE(Apply(b).ok());
+  Snap snap = Take(id);
+  clock_.Advance(Millis(10));
+  auto purged = Await<StatusOr<queue::PurgeCounts>>(loop_, [&](auto cb) {
+    qs_->Purge(Now(), Millis(1), Millis(1), 100, cb);
+  });
+  ASSERT_TRUE(purged.ok());
+  ASSERT_EQ(purged->recipients_removed, 1u);
+  EXPECT_FALSE(ApplyWith(id, snap, Terminal(1, S::kDelivered)));
+  EXPECT_EQ(qs_->Get(id)->recipients.size(), 2u) << "the purged recipient stays purged";
+  EXPECT_EQ(qs_->Get(id)->message.stored_recipients(), 2u);
+}
+
+TEST_F(SnapshotTest, ASnapshotOlderThanTheRememberedWritesIsStale) {
+  snapshot_write_window_ = 2;
+  Reopen();
+  uint64_t id = Enqueue(SimpleMessage(2, Now()));
+  Snap snap = Take(id);
+  Enqueue(SimpleMessage(1, Now()));
+  Enqueue(SimpleMessage(1, Now()));
+  EXPECT_TRUE(ApplyWith(id, snap, Terminal(0, S::kDelivered))) << "two writes: still known";
+  Snap snap2 = Take(id);
+  for (int i = 0; i < 3; ++i) Enqueue(SimpleMessage(1, Now()));
+  EXPECT_FALSE(ApplyWith(id, snap2, Terminal(1, S::kDelivered)))
+      << "the write after the snapshot was forgotten: cannot tell";
+  EXPECT_EQ(qs_->Get(id)->message.active_recipients(), 0u);
+}
+
+TEST_F(SnapshotTest, AQuarantineMakesEverySnapshotStale) {
+  uint64_t id = Enqueue(SimpleMessage(2, Now()));
+  uint64_t other = Enqueue(SimpleMessage(1, Now()));
+  Snap snap = Take(id);
+  storage::WriteBatch b;
+  b.Put(storage::Cf::kMessages, storage::MessageKey(other), "not a proto \xff\xff");
+  ASSERT_TRUE(qs_->store().CommitAndWait(std::move(b)).ok());
+  EXPECT_EQ(qs_->Get(other).status().code(), Status::Code::kCorruption);
+  loop_.RunUntil([&] { return qs_->pending_operations() == 0; });
+  EXPECT_FALSE(ApplyWith(id, snap, Terminal(0, S::kDelivered)));
+  EXPECT_EQ(StateOf(id, 0), S::kDelivered);
+  qs_.reset();  // the quarantined message's counters cannot be recounted
+}
+
 TEST_F(QueueStoreTest, CorruptRecipientIsQuarantinedAndCountedWithoutACrash) {
   uint64_t id = Enqueue(SimpleMessage(2, Now()));
   storage::WriteBatch b;
