@@ -39,26 +39,39 @@ std::chrono::nanoseconds LaneShare::RetryBudget() const {
                                   (first + retry));
 }
 
-void LaneShare::Charge(const Flow& flow, std::chrono::nanoseconds took, size_t recipients,
-                       MonotonicTime now) {
-  const uint64_t start = StartOf(flow);
-  const bool first = flow.lane == Lane::kFirst;
-  const uint64_t weight =
-      std::max<uint32_t>(1, first ? options_.first_weight : options_.retry_weight);
-  const uint64_t cost = CostOf(took, recipients);
-  Tags& t = tags_[flow];
-  t.finish = start + cost / weight;
-  t.served = ++services_;
-  virtual_now_ = start;
-  if (first) {
-    if (recipients > 0) first_active_until_ = now + options_.active_grace;
-    return;
-  }
+uint64_t LaneShare::WeightOf(Lane lane) const {
+  return std::max<uint32_t>(1, lane == Lane::kFirst ? options_.first_weight
+                                                    : options_.retry_weight);
+}
+
+void LaneShare::CountRetryTime(uint64_t cost, MonotonicTime now) {
   if (now - window_start_ >= options_.window) {
     window_start_ = now;
     retry_ns_in_window_ = 0;
   }
   retry_ns_in_window_ += cost;
+}
+
+void LaneShare::Charge(const Flow& flow, std::chrono::nanoseconds took, size_t recipients,
+                       MonotonicTime now) {
+  const uint64_t start = StartOf(flow);
+  const uint64_t cost = CostOf(took, recipients);
+  Tags& t = tags_[flow];
+  t.finish = start + cost / WeightOf(flow.lane);
+  t.served = ++services_;
+  virtual_now_ = start;
+  if (flow.lane == Lane::kRetry) {
+    CountRetryTime(cost, now);
+  } else if (recipients > 0) {
+    first_active_until_ = now + options_.active_grace;
+  }
+}
+
+void LaneShare::ChargeAfter(const Flow& flow, std::chrono::nanoseconds took, MonotonicTime now) {
+  const uint64_t cost = CostOf(took, 0);
+  Tags& t = tags_[flow];
+  t.finish = std::max(t.finish, virtual_now_) + cost / WeightOf(flow.lane);
+  if (flow.lane == Lane::kRetry) CountRetryTime(cost, now);
 }
 
 bool LaneShare::RetriesMayRun(MonotonicTime now) const {

@@ -379,6 +379,7 @@ Scheduler::Item Scheduler::MakeItem(PlannedChange plan, const proto::RecipientRe
   item.address = rec.address();
   item.retry_num_after = rec.retry_num() + c.retry_increment;
   item.lane = storage::DueLaneFor(item.retry_num_after);
+  item.from_lane = storage::DueLaneFor(rec.retry_num());
   item.queue = c.virtual_queue.value_or(rec.virtual_queue());
   // The store's due key: the earliest of next attempt, next notice and expiry.
   int64_t due = c.next_attempt_unix_ms.value_or(rec.next_attempt_unix_ms());
@@ -787,6 +788,7 @@ void Scheduler::WriteBatch(const proto::MessageRecord& message, BodyCache& body,
        dsn_queue = std::move(dsn_queue)](StatusOr<queue::OutcomeResult> r) {
         auto a = alive.lock();
         if (!a || !*a) return;
+        const MonotonicTime began = dispatcher_.clock().MonotonicNow();
         --pending_writes_;
         for (const auto& item : items) {
           if (queue::IsPending(item.plan.change.new_state)) {
@@ -825,6 +827,11 @@ void Scheduler::WriteBatch(const proto::MessageRecord& message, BodyCache& body,
                 {"retry_num", item.retry_num_after},
                 {"status", LogStatusName(item.plan.log_status)});
           }
+        }
+        if (!items.empty()) {
+          const MonotonicTime done = dispatcher_.clock().MonotonicNow();
+          lane_share_.ChargeAfter({items.front().queue, items.front().from_lane}, done - began,
+                                  done);
         }
         Wake();
         CheckDrain();

@@ -170,7 +170,8 @@ class Scheduler {
     uint32_t retry_num_after = 0;
     std::string queue;         // the virtual queue it was leased from
     int64_t due_unix_ms = 0;   // its due-index time after the change, if still pending
-    Lane lane = Lane::kFirst;  // its due-index lane after the change
+    Lane lane = Lane::kFirst;       // its due-index lane after the change
+    Lane from_lane = Lane::kFirst;  // the lane the work came from (LaneShare's account)
   };
   static Item MakeItem(PlannedChange plan, const proto::RecipientRecord& rec);
   class BodyCache;

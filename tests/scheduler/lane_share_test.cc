@@ -86,6 +86,20 @@ TEST(LaneShare, ANominalPerRecipientCostChargesWorkOnACoarseClock) {
   }
 }
 
+TEST(LaneShare, WorkDoneLaterOnAFlowsBehalfCountsAgainstItsShare) {
+  LaneShare s(Weights(1, 1));
+  const std::vector<Flow> ready{kFirst, kRetry};
+  s.Charge(kRetry, microseconds(10), 1, kT0);
+  s.Charge(kFirst, microseconds(10), 1, kT0);
+  // The retry batch's outcome is logged when its write completes: 50 us more.
+  s.ChargeAfter(kRetry, microseconds(50), kT0);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(s.Pick(ready), 0u) << i;
+    s.Charge(kFirst, microseconds(10), 1, kT0);
+  }
+  EXPECT_EQ(s.Pick(ready), 1u);
+}
+
 TEST(LaneShare, WhileFirstAttemptsFlowRetriesGetTheirShareOfWallTimeNotMore) {
   LaneShare::Options o = Weights(4, 1);  // window 100 ms: retries may use 20 ms of it
   LaneShare s(o);

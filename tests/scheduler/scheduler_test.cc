@@ -464,22 +464,22 @@ TEST_F(LaneFairnessTest, ARetryWaveDueEarlierDoesNotStarveNewMail) {
 }
 
 // New mail due earlier than the retries (a steady flood): a time-ordered index, or a strict
-// priority for first attempts, would send all 100 new messages first. The retry lane gets its
-// share (a fifth, by the default weights) while new mail keeps coming.
+// priority for first attempts, would send all 200 new messages first. The retry lane gets its
+// share (a tenth, by the default weights) while new mail keeps coming.
 TEST_F(LaneFairnessTest, AFloodOfNewMailDoesNotStarveRetries) {
   MakeRetryWave(10, 10);
   const int64_t flood_due = clock.NowUnixMs() + 60000;  // before the wave (2 min)
   RunFor(minutes(3));
-  QueueNewMail(100, flood_due);
+  QueueNewMail(200, flood_due);
   Start(kWideQueueConfig, SmallBatches());
   const std::string order = Order();
-  ASSERT_EQ(order.size(), 110u) << order;
+  ASSERT_EQ(order.size(), 210u) << order;
   const size_t first_retry = order.find('w');
   EXPECT_LT(first_retry, 50u) << order;
   // Retries kept going out while new mail was still waiting (a retry message of 10
-  // recipients costs as much as 40 new ones of 1, so about one per 40).
+  // recipients costs as much as 90 new ones of 1, so about one per 90).
   EXPECT_GE(std::count(order.begin(), order.begin() + order.rfind('n'), 'w'), 2) << order;
-  // ... but new mail still got the larger share: 4 batches of 8 per retry message.
+  // ... but new mail still got the larger share: 11 batches of 8 per retry message.
   EXPECT_GE(first_retry, 8u) << order;
 }
 
