@@ -9,6 +9,8 @@ PACKAGES=(
   # fixed libraries
   librocksdb-dev libevent-dev libssl-dev libc-ares-dev libprotobuf-dev protobuf-compiler
   libcereal-dev rapidjson-dev libgtest-dev libgmock-dev googletest
+  # allocator of outpostd and scheduler_bench (optional: CMake falls back to glibc malloc)
+  libjemalloc2
   # real peers and tools used by the integration tests
   postfix dnsmasq-base python3 python3-aiosmtpd dovecot-lmtpd openssl iproute2 util-linux
   procps strace curl
