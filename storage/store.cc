@@ -21,6 +21,7 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/logging.h"
@@ -228,22 +229,45 @@ class Store::Impl {
 
   Status WriteGroup(const std::vector<Pending>& group) {
     rocksdb::WriteBatch wb;
+    // Counter operands (the only merges: WriteBatch::AddCounter) are summed per key over the
+    // whole group and written as one operand each. The group is one atomic write and the
+    // operator adds, so the result is the same; at load a group carries hundreds of operands
+    // for the same few keys, each a memtable insert that also walks the key's earlier operands
+    // (max_successive_merges). A Put or Delete of a key first writes its pending sum (order).
+    std::unordered_map<std::string_view, int64_t> sums;  // views of the group's own keys
+    auto write_sum = [&](Cf c, std::string_view key) -> rocksdb::Status {
+      auto it = sums.find(key);
+      if (it == sums.end()) return rocksdb::Status::OK();
+      rocksdb::Status s = wb.Merge(cf(c), rocksdb::Slice(key), EncodeCounter(it->second));
+      sums.erase(it);
+      return s;
+    };
     for (const auto& p : group) {
       for (const auto& op : p.batch.ops()) {
         rocksdb::Status s;
         switch (op.kind) {
           case WriteBatch::Op::Kind::kPut:
-            s = wb.Put(cf(op.cf), op.key, op.value);
+            if (op.cf == Cf::kMeta) s = write_sum(op.cf, op.key);
+            if (s.ok()) s = wb.Put(cf(op.cf), op.key, op.value);
             break;
           case WriteBatch::Op::Kind::kDelete:
-            s = wb.Delete(cf(op.cf), op.key);
+            if (op.cf == Cf::kMeta) s = write_sum(op.cf, op.key);
+            if (s.ok()) s = wb.Delete(cf(op.cf), op.key);
             break;
           case WriteBatch::Op::Kind::kMerge:
-            s = wb.Merge(cf(op.cf), op.key, op.value);
+            if (op.cf == Cf::kMeta) {
+              sums[op.key] += DecodeCounter(op.value).value_or(0);  // as the operator reads it
+            } else {
+              s = wb.Merge(cf(op.cf), op.key, op.value);
+            }
             break;
         }
         if (!s.ok()) return FromRocks(s, "build write batch");
       }
+    }
+    for (const auto& [key, sum] : sums) {
+      rocksdb::Status s = wb.Merge(cf(Cf::kMeta), rocksdb::Slice(key), EncodeCounter(sum));
+      if (!s.ok()) return FromRocks(s, "build write batch");
     }
     rocksdb::WriteOptions wo;
     wo.sync = true;

@@ -179,6 +179,40 @@ TEST(GroupCommit, QueuedBatchesMergeAndCompleteOnTheLoopAfterSync) {
   EXPECT_LT(syncs, static_cast<uint64_t>(kBatches / 4)) << "batches were not merged";
 }
 
+// The writer sums a group's counter operands per key: the totals are those of applying every
+// batch in order, also around a Put and a Delete of a counter key inside the group.
+TEST(GroupCommit, CounterOperandsOfAGroupAddUpInOrder) {
+  TempDir dir;
+  FakeClock clock;
+  FakeDispatcher loop(clock);  // outlives the store (see above)
+  auto store = OpenOrDie(dir.path());
+  const uint64_t syncs_before = store->synced_writes();
+  constexpr int kBatches = 500;
+  int done = 0;
+  int64_t want_a = 0, want_b = 0;
+  for (int i = 0; i < kBatches; ++i) {
+    WriteBatch b;
+    if (i == 200) {
+      b.Put(Cf::kMeta, "c/a", EncodeCounter(1000));
+      want_a = 1000;
+    } else if (i == 300) {
+      b.Delete(Cf::kMeta, "c/b");
+      want_b = 0;
+    } else {
+      b.AddCounter("c/a", 1);
+      b.AddCounter("c/b", -(i % 3));
+      want_a += 1;
+      want_b -= i % 3;
+    }
+    store->Commit(std::move(b), &loop, [&](Status s) { done += s.ok(); });
+  }
+  ASSERT_TRUE(loop.RunUntil([&] { return done == kBatches; }));
+  EXPECT_LT(store->synced_writes() - syncs_before, static_cast<uint64_t>(kBatches / 4))
+      << "batches were not grouped: the test proves nothing";
+  EXPECT_EQ(DecodeCounter(store->Get(Cf::kMeta, "c/a")->value_or("")), want_a);
+  EXPECT_EQ(DecodeCounter(store->Get(Cf::kMeta, "c/b")->value_or("")), want_b);
+}
+
 TEST(GroupCommit, LaterBatchWinsForTheSameKey) {
   TempDir dir;
   FakeClock clock;
