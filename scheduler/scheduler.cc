@@ -12,6 +12,9 @@
 namespace outpost::scheduler {
 namespace {
 
+// Retry work leases no more while this many of its outcome writes are in flight (see
+// retry_writes_pending_); group commit merges them, so the wave's rate hardly changes.
+constexpr size_t kMaxRetryWritesPending = 8;
 constexpr uint32_t kUnknownQueueThreads = 25;  // Stalwart's fallback for an unknown queue
 // The longest the loop sleeps without re-reading the due index (one seek per queue).
 constexpr Millis kMaxTimerSleep = std::chrono::minutes(1);
@@ -216,14 +219,16 @@ void Scheduler::Pump() {
   std::vector<LaneShare::Flow> ready;
   while (budget > 0 && !yield) {
     const MonotonicTime mono = dispatcher_.clock().MonotonicNow();
-    const bool retries_may_run = lane_share_.RetriesMayRun(mono);
+    const bool writes_full = retry_writes_pending_ >= kMaxRetryWritesPending;
+    const bool retries_may_run = !writes_full && lane_share_.RetriesMayRun(mono);
     ready.clear();
     for (const auto& [name, st] : queues_) {
       for (Lane lane : storage::kDueLanes) {
         LaneShare::Flow f{name, lane};
         if (exhausted.count(f)) continue;
         if (lane == Lane::kRetry && !retries_may_run) {
-          retries_resume = lane_share_.RetriesResumeAt(mono);
+          // Writes full: the next completion wakes the loop (no timer needed).
+          retries_resume = writes_full ? mono + kMaxTimerSleep : lane_share_.RetriesResumeAt(mono);
           continue;
         }
         ready.push_back(std::move(f));
@@ -781,15 +786,18 @@ void Scheduler::WriteBatch(const proto::MessageRecord& message, BodyCache& body,
   }
   for (const auto& item : items) batch.changes.push_back(item.plan.change);
   ++pending_writes_;
+  const bool retry_work = !items.empty() && items.front().from_lane == Lane::kRetry;
+  retry_writes_pending_ += retry_work ? 1 : 0;
   store_.ApplyOutcome(
       std::move(batch),
       [this, alive = std::weak_ptr<bool>(alive_), items = std::move(items), id = message.id(),
        received = message.received_unix_ms(),
-       dsn_queue = std::move(dsn_queue)](StatusOr<queue::OutcomeResult> r) {
+       dsn_queue = std::move(dsn_queue), retry_work](StatusOr<queue::OutcomeResult> r) {
         auto a = alive.lock();
         if (!a || !*a) return;
         const MonotonicTime began = dispatcher_.clock().MonotonicNow();
         --pending_writes_;
+        retry_writes_pending_ -= retry_work ? 1 : 0;
         for (const auto& item : items) {
           if (queue::IsPending(item.plan.change.new_state)) {
             NoteDue(item.queue, item.lane, item.due_unix_ms);

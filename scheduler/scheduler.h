@@ -271,6 +271,10 @@ class Scheduler {
   std::unordered_map<uint64_t, std::unique_ptr<Txn>> txns_;
   uint64_t next_txn_id_ = 1;
   size_t pending_writes_ = 0;
+  // Outcome writes of retry work in flight. Retries are leased only while few are: the store
+  // commits in arrival order, so a long queue of a wave's writes delayed every new message's
+  // synced write (and its 250) behind it.
+  size_t retry_writes_pending_ = 0;
   SchedulerMetrics metrics_;
   DestinationHealth health_;
   LaneShare lane_share_;
