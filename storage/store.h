@@ -141,6 +141,8 @@ class Store {
   Status CompactRange(Cf cf, std::string_view begin, std::string_view end);
   // Flushes memtables (tests and benchmarks; not needed for durability).
   Status FlushForTest();
+  // While paused the writer takes nothing new from its queue (tests that need a known group).
+  void PauseWriterForTest(bool paused);
 
   // Counters for tests and metrics.
   uint64_t synced_writes() const;      // RocksDB writes with sync=true (= fsyncs)
