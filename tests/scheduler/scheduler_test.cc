@@ -483,6 +483,44 @@ TEST_F(LaneFairnessTest, AFloodOfNewMailDoesNotStarveRetries) {
   EXPECT_GE(first_retry, 8u) << order;
 }
 
+// A retry wave (here: 30 messages for a destination still down, due at once) leases no more
+// while 8 of its outcome writes are in flight, so the wave cannot queue hundreds of writes in
+// front of new mail's synced writes; the completions wake the loop and the wave goes on.
+// (The check is made before each due-index batch: a batch already leased is decided whole,
+// so with batches of 4 recipients at most 8 + 3 writes are in flight.)
+TEST_F(SchedulerTest, RetryWaveKeepsAtMostEightOutcomeWritesInFlight) {
+  SchedulerOptions options;
+  options.destination_down.initial = minutes(10);
+  options.scan_batch = 4;
+  Start(kBaseConfig, options);
+  const uint64_t first = Submit(Message({"a@dead.test"}));
+  ASSERT_EQ(mx.calls.size(), 1u);
+  mx.Complete(0, AllSame(mx.calls[0].request, Temp(ErrorClass::kConnection, 0, "refused")));
+  Settle();
+  std::vector<uint64_t> wave;
+  for (int i = 0; i < 30; ++i) wave.push_back(Submit(Message({"r" + std::to_string(i) + "@dead.test"})));
+  ASSERT_EQ(mx.calls.size(), 1u) << "deferred in bulk while the destination is down";
+  for (uint64_t id : wave) ASSERT_EQ(Rcpt(id).retry_num(), 1u);  // now in the retry lane
+
+  // Hold the store's writer: no outcome write completes, so what the scheduler issues piles up.
+  store->store().PauseWriterForTest(true);
+  dispatcher.Advance(minutes(25));  // past the down period and its spread: the wave is due
+  EXPECT_GE(scheduler->pending_writes(), 1u);
+  EXPECT_GE(scheduler->pending_writes(), 8u);
+  EXPECT_LE(scheduler->pending_writes(), 11u) << "a retry wave queued more writes than its cap";
+  store->store().PauseWriterForTest(false);
+  Settle();
+  RunFor(minutes(1));  // the loop picks the rest up as the writes complete
+  EXPECT_EQ(scheduler->pending_writes(), 0u);
+  size_t deferred_again = 0;
+  for (uint64_t id : wave) deferred_again += Rcpt(id).retry_num() >= 2 ? 1 : 0;
+  deferred_again += Rcpt(first).retry_num() >= 3 ? 1 : 0;
+  // Everything but the one probe (still out at the fake agent) was deferred again.
+  EXPECT_EQ(mx.calls.size(), 2u);
+  EXPECT_TRUE(mx.calls[1].request.probe);
+  EXPECT_EQ(deferred_again, 30u);
+}
+
 // One deferral decision draws one jitter for all its recipients: a message's recipients keep one
 // due time, so its retry is leased, loaded and written once, not once per recipient.
 TEST_F(SchedulerTest, RecipientsDeferredTogetherShareOneRetryTime) {
