@@ -31,10 +31,7 @@ TEST_F(OperatorsTest, HoldStopsAttemptsAndReleaseMakesThemDueNow) {
 
 TEST_F(OperatorsTest, ReleaseReturnsADeferredRecipientToDeferred) {
   uint64_t id = Enqueue(SimpleMessage(1, Now()));
-  queue::OutcomeBatch b;
-  b.msg_id = id;
-  b.changes.push_back(TempFail(0, Millis(600000)));
-  ASSERT_TRUE(Apply(b).ok());
+  ASSERT_TRUE(Apply(id, TempFail(0, Millis(600000))).ok());
   ASSERT_TRUE(Op([&](auto cb) { qs_->Hold(Ids({id}), false, cb); }).ok());
   ASSERT_TRUE(Op([&](auto cb) { qs_->Release(Ids({id}), cb); }).ok());
   EXPECT_EQ(StateOf(id, 0), S::kDeferred);
@@ -43,10 +40,7 @@ TEST_F(OperatorsTest, ReleaseReturnsADeferredRecipientToDeferred) {
 
 TEST_F(OperatorsTest, IllegalOperatorActionsAreSkippedAndCounted) {
   uint64_t id = Enqueue(SimpleMessage(2, Now()));
-  queue::OutcomeBatch b;
-  b.msg_id = id;
-  b.changes.push_back(Terminal(0, S::kDelivered));
-  ASSERT_TRUE(Apply(b).ok());
+  ASSERT_TRUE(Apply(id, Terminal(0, S::kDelivered)).ok());
   auto held = Op([&](auto cb) { qs_->Hold(Ids({id}), false, cb); });
   EXPECT_EQ(held->changed, 1u);
   EXPECT_EQ(held->skipped, 1u);  // delivered cannot be held
@@ -61,10 +55,7 @@ TEST_F(OperatorsTest, IllegalOperatorActionsAreSkippedAndCounted) {
 
 TEST_F(OperatorsTest, RetryNowMakesDeferredRecipientsDue) {
   uint64_t id = Enqueue(SimpleMessage(1, Now()));
-  queue::OutcomeBatch b;
-  b.msg_id = id;
-  b.changes.push_back(TempFail(0, Millis(3600 * 1000)));
-  ASSERT_TRUE(Apply(b).ok());
+  ASSERT_TRUE(Apply(id, TempFail(0, Millis(3600 * 1000))).ok());
   EXPECT_TRUE(qs_->DueScan("remote", Now(), 10)->empty());
   auto r = Op([&](auto cb) { qs_->RetryNow(Ids({id}), cb); });
   EXPECT_EQ(r->changed, 1u);
@@ -108,10 +99,7 @@ TEST_F(OperatorsTest, ReplayRestartsCountersAndKeepsHistory) {
     b.changes[0].dsn_sent_flags = queue::kDsnSentDelay;
     ASSERT_TRUE(Apply(b).ok());
   }
-  queue::OutcomeBatch fb;
-  fb.msg_id = id;
-  fb.changes.push_back(Terminal(0, S::kFailed));
-  ASSERT_TRUE(Apply(fb).ok());
+  ASSERT_TRUE(Apply(id, Terminal(0, S::kFailed)).ok());
   clock_.Advance(Millis(2 * 24 * 3600 * 1000LL));
   auto r = Op([&](auto cb) {
     qs_->Replay(

@@ -48,6 +48,13 @@ class QueueFixture : public ::testing::Test {
     return Await<StatusOr<queue::OutcomeResult>>(
         loop_, [&](auto cb) { qs_->ApplyOutcome(std::move(b), cb); });
   }
+  // The common case: one change of one message.
+  StatusOr<queue::OutcomeResult> Apply(uint64_t msg_id, queue::RecipientChange change) {
+    queue::OutcomeBatch b;
+    b.msg_id = msg_id;
+    b.changes.push_back(std::move(change));
+    return Apply(std::move(b));
+  }
   queue::RecipientState StateOf(uint64_t id, uint32_t idx) {
     auto r = qs_->GetRecipient({id, idx});
     EXPECT_TRUE(r.ok()) << r.status().ToString();

@@ -142,10 +142,7 @@ TEST_F(QueueStoreTest, LeasedEntriesAreNotRevisited) {
   EXPECT_EQ(qs_->due_keys_visited() - before, 0u);
 
   // Attempts that end with a committed outcome delete their keys: still nothing revisited.
-  queue::OutcomeBatch done;
-  done.msg_id = ids[0];
-  done.changes.push_back(Terminal(0, S::kDelivered));
-  ASSERT_TRUE(Apply(done).ok());
+  ASSERT_TRUE(Apply(ids[0], Terminal(0, S::kDelivered)).ok());
   EXPECT_EQ(lease(10, 0), 0u);
 
   // A lease released early (its key stays) is handed out again, from where it lies.
@@ -166,10 +163,7 @@ TEST_F(QueueStoreTest, LeasedEntriesAreNotRevisited) {
   EXPECT_EQ((*again)[0].rcpt, (queue::RecipientKey{ids[2], 0}));
 
   // A deferral puts a new key; a new message due before the leased run is found at once.
-  queue::OutcomeBatch defer;
-  defer.msg_id = ids[3];
-  defer.changes.push_back(TempFail(1, Millis(0)));
-  ASSERT_TRUE(Apply(defer).ok());
+  ASSERT_TRUE(Apply(ids[3], TempFail(1, Millis(0))).ok());
   uint64_t early = Enqueue(SimpleMessage(1, t0 - 1000));
   auto found = qs_->LeaseDue("remote", t0, 10);
   ASSERT_EQ(found->size(), 2u);
@@ -195,10 +189,7 @@ TEST_F(QueueStoreTest, LeasesAreNeverHandedOutTwice) {
 TEST_F(QueueStoreTest, TemporaryFailureDefersRecordsTheAttemptAndMovesTheDueKey) {
   uint64_t id = Enqueue(SimpleMessage(1, Now()));
   ASSERT_EQ(qs_->LeaseDue("remote", Now(), 10)->size(), 1u);
-  queue::OutcomeBatch b;
-  b.msg_id = id;
-  b.changes.push_back(TempFail(0, Millis(120000)));
-  ASSERT_TRUE(Apply(b).ok());
+  ASSERT_TRUE(Apply(id, TempFail(0, Millis(120000))).ok());
   EXPECT_FALSE(qs_->IsLeased({id, 0}));
   auto r = qs_->GetRecipient({id, 0});
   ASSERT_TRUE(r.ok());
@@ -219,10 +210,7 @@ TEST_F(QueueStoreTest, TemporaryFailureDefersRecordsTheAttemptAndMovesTheDueKey)
 TEST_F(QueueStoreTest, AttemptHistoryKeepsTheLastTen) {
   uint64_t id = Enqueue(SimpleMessage(1, Now()));
   for (int i = 0; i < 13; ++i) {
-    queue::OutcomeBatch b;
-    b.msg_id = id;
-    b.changes.push_back(TempFail(0, Millis(1000), 400 + i));
-    ASSERT_TRUE(Apply(b).ok());
+    ASSERT_TRUE(Apply(id, TempFail(0, Millis(1000), 400 + i)).ok());
   }
   auto r = qs_->GetRecipient({id, 0});
   ASSERT_EQ(r->attempts_size(), 10);
@@ -246,15 +234,9 @@ TEST_F(QueueStoreTest, ConfigFailureDoesNotConsumeRetryNum) {
 
 TEST_F(QueueStoreTest, DeliveredIsTerminalAndTheBodyGoesWithTheLastUser) {
   uint64_t id = Enqueue(SimpleMessage(2, Now()));
-  queue::OutcomeBatch b;
-  b.msg_id = id;
-  b.changes.push_back(Terminal(0, S::kDelivered));
-  ASSERT_TRUE(Apply(b).ok());
+  ASSERT_TRUE(Apply(id, Terminal(0, S::kDelivered)).ok());
   EXPECT_TRUE(qs_->GetBody(id).ok());
-  queue::OutcomeBatch b2;
-  b2.msg_id = id;
-  b2.changes.push_back(Terminal(1, S::kDelivered));
-  ASSERT_TRUE(Apply(b2).ok());
+  ASSERT_TRUE(Apply(id, Terminal(1, S::kDelivered)).ok());
   EXPECT_EQ(qs_->GetBody(id).status().code(), Status::Code::kNotFound);
   auto m = qs_->Get(id);
   ASSERT_TRUE(m.ok());  // metadata stays for completedRetention
@@ -265,10 +247,7 @@ TEST_F(QueueStoreTest, DeliveredIsTerminalAndTheBodyGoesWithTheLastUser) {
 
 TEST_F(QueueStoreTest, IllegalTransitionIsRefusedAndNothingIsWritten) {
   uint64_t id = Enqueue(SimpleMessage(2, Now()));
-  queue::OutcomeBatch b;
-  b.msg_id = id;
-  b.changes.push_back(Terminal(0, S::kDelivered));
-  ASSERT_TRUE(Apply(b).ok());
+  ASSERT_TRUE(Apply(id, Terminal(0, S::kDelivered)).ok());
   // One legal change and one illegal one in the same batch: neither is applied.
   queue::OutcomeBatch bad;
   bad.msg_id = id;
@@ -331,10 +310,7 @@ TEST_F(QueueStoreTest, BadDsnRefusesTheWholeOutcome) {
 TEST_F(QueueStoreTest, RecoveryMakesEveryUnfinishedRecipientDueAgain) {
   uint64_t id = Enqueue(SimpleMessage(3, Now()));
   ASSERT_EQ(qs_->LeaseDue("remote", Now(), 10)->size(), 3u);
-  queue::OutcomeBatch b;
-  b.msg_id = id;
-  b.changes.push_back(Terminal(0, S::kDelivered));
-  ASSERT_TRUE(Apply(b).ok());
+  ASSERT_TRUE(Apply(id, Terminal(0, S::kDelivered)).ok());
   Reopen();  // "crash": leases of recipients 1 and 2 are gone
   EXPECT_EQ(qs_->lease_count(), 0u);
   auto due = qs_->LeaseDue("remote", Now(), 10);
@@ -436,10 +412,7 @@ TEST_F(SnapshotTest, WritesOfOtherMessagesKeepItUsable) {
   uint64_t id = Enqueue(SimpleMessage(2, Now()));
   Snap snap = Take(id);
   uint64_t other = Enqueue(SimpleMessage(2, Now()));
-  queue::OutcomeBatch b;
-  b.msg_id = other;
-  b.changes.push_back(Terminal(0, S::kDelivered));
-  ASSERT_TRUE(Apply(b).ok());
+  ASSERT_TRUE(Apply(other, Terminal(0, S::kDelivered)).ok());
   ASSERT_TRUE(Op([&](auto cb) { qs_->Hold(Ids({other}), false, cb); }).ok());
   EXPECT_TRUE(ApplyWith(id, snap, Terminal(0, S::kDelivered)));
   EXPECT_EQ(StateOf(id, 0), S::kDelivered);
@@ -460,10 +433,7 @@ TEST_F(SnapshotTest, AnOperatorActionOnTheMessageMakesItStale) {
 
 TEST_F(SnapshotTest, APurgeOfTheMessageMakesItStale) {
   uint64_t id = Enqueue(SimpleMessage(3, Now()));
-  queue::OutcomeBatch b;
-  b.msg_id = id;
-  b.changes.push_back(Terminal(0, S::kFailed));
-  ASSERT_TRUE(Apply(b).ok());
+  ASSERT_TRUE(Apply(id, Terminal(0, S::kFailed)).ok());
   Snap snap = Take(id);
   clock_.Advance(Millis(10));
   auto purged = Await<StatusOr<queue::PurgeCounts>>(loop_, [&](auto cb) {
@@ -530,10 +500,7 @@ TEST_F(QueueStoreTest, CorruptRecipientIsQuarantinedAndCountedWithoutACrash) {
   loop_.RunUntil([&] { return qs_->pending_operations() == 0; });
   EXPECT_EQ(qs_->DueScan("remote", Now(), 10)->size(), 1u);
   // The message keeps working: delivering the remaining recipient heals its bookkeeping.
-  queue::OutcomeBatch ob;
-  ob.msg_id = id;
-  ob.changes.push_back(Terminal(0, S::kDelivered));
-  ASSERT_TRUE(Apply(ob).ok());
+  ASSERT_TRUE(Apply(id, Terminal(0, S::kDelivered)).ok());
   // Counters of the lost recipient cannot be known: the checker reports that, nothing else.
   auto after = queue::CheckConsistency(qs_->store());
   for (const auto& p : after->problems) EXPECT_NE(p.find("counter"), std::string::npos) << p;
@@ -577,10 +544,7 @@ TEST_F(QueueStoreTest, ListFilters) {
   queue::NewMessage other = SimpleMessage(2, Now(), "local");
   other.return_path = "other@example.org";
   uint64_t b = Enqueue(other);  // dest0, dest1
-  queue::OutcomeBatch ob;
-  ob.msg_id = b;
-  ob.changes.push_back(TempFail(1, Millis(1000)));
-  ASSERT_TRUE(Apply(ob).ok());
+  ASSERT_TRUE(Apply(b, TempFail(1, Millis(1000))).ok());
   auto ids = [&](queue::Filter f) {
     queue::ListOptions o;
     o.filter = f;
@@ -617,10 +581,7 @@ TEST_F(QueueStoreTest, ListFailedWalksTheFailedIndexAndReturnsEachMessageOnce) {
   const uint64_t m3 = Enqueue(SimpleMessage(2, Now()));
   Enqueue(SimpleMessage(1, Now()));  // never fails
   auto fail = [&](uint64_t id, uint32_t idx) {
-    queue::OutcomeBatch b;
-    b.msg_id = id;
-    b.changes.push_back(Terminal(idx, S::kFailed));
-    ASSERT_TRUE(Apply(b).ok());
+    ASSERT_TRUE(Apply(id, Terminal(idx, S::kFailed)).ok());
   };
   const int64_t t0 = Now();
   fail(m1, 0);
@@ -694,10 +655,7 @@ TEST_F(QueueStoreTest, PurgeHonoursFailedAndCompletedRetention) {
   uint64_t failed = Enqueue(SimpleMessage(1, Now()));
   uint64_t mixed = Enqueue(SimpleMessage(2, Now()));
   auto finish = [&](uint64_t id, uint32_t idx, S s) {
-    queue::OutcomeBatch b;
-    b.msg_id = id;
-    b.changes.push_back(Terminal(idx, s));
-    ASSERT_TRUE(Apply(b).ok());
+    ASSERT_TRUE(Apply(id, Terminal(idx, s)).ok());
   };
   finish(delivered, 0, S::kDelivered);
   finish(failed, 0, S::kFailed);
