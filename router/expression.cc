@@ -428,11 +428,85 @@ class ExpressionParser {
     return product > kMaxRegexRepetition;
   }
 
+  // std::regex matches by backtracking: a repetition of a repetition (`a**`, which ECMAScript
+  // forbids but libstdc++ accepts, or `((a*)*)*`) multiplies the paths tried per nesting level,
+  // and a few levels hang the loop even on a 13-byte address (found by the expression
+  // fuzzer). Refuses a quantifier applied directly to a quantifier (lazy `?` excepted) and
+  // repetitions nested more than two deep; `([a-z0-9-]+\.)*` (two deep) stays allowed.
+  static std::optional<std::string> NestedRepetition(std::string_view p) {
+    constexpr int kMaxDepth = 2;
+    std::vector<int> group_depth{0};  // deepest repetition inside each open group
+    int atom_depth = -1;              // repetition depth of the last atom; -1: none to repeat
+    bool after_quantifier = false;
+    auto quantify = [&](bool lazy_allowed, char c) -> std::optional<std::string> {
+      if (after_quantifier) {
+        if (lazy_allowed && c == '?') {
+          after_quantifier = false;  // `*?`: a lazy modifier, not a repetition
+          atom_depth = -1;
+          return std::nullopt;
+        }
+        return "a repetition of a repetition";
+      }
+      if (atom_depth < 0) return std::nullopt;  // nothing to repeat: std::regex reports it
+      const int depth = atom_depth + 1;
+      if (depth > kMaxDepth) return "repetitions nested more than " + std::to_string(kMaxDepth) + " deep";
+      group_depth.back() = std::max(group_depth.back(), depth);
+      after_quantifier = true;
+      atom_depth = -1;
+      return std::nullopt;
+    };
+    for (size_t i = 0; i < p.size(); ++i) {
+      const char c = p[i];
+      if (c == '*' || c == '+' || c == '?') {
+        if (auto e = quantify(true, c)) return e;
+        continue;
+      }
+      if (c == '{') {
+        size_t j = i + 1;
+        while (j < p.size() && ((p[j] >= '0' && p[j] <= '9') || p[j] == ',')) ++j;
+        if (j > i + 1 && j < p.size() && p[j] == '}') {
+          if (auto e = quantify(false, c)) return e;
+          i = j;
+          continue;
+        }
+      }
+      after_quantifier = false;
+      if (c == '\\') {
+        ++i;
+        atom_depth = 0;
+      } else if (c == '[') {
+        size_t j = i + 1;
+        if (j < p.size() && p[j] == '^') ++j;
+        if (j < p.size() && p[j] == ']') ++j;  // a leading ']' is a member
+        while (j < p.size() && p[j] != ']') j += p[j] == '\\' ? 2 : 1;
+        i = j;
+        atom_depth = 0;
+      } else if (c == '(') {
+        group_depth.push_back(0);
+        if (i + 1 < p.size() && p[i + 1] == '?') i += 2;  // (?: (?= (?!
+        atom_depth = -1;
+      } else if (c == ')' && group_depth.size() > 1) {
+        atom_depth = group_depth.back();
+        group_depth.pop_back();
+        group_depth.back() = std::max(group_depth.back(), atom_depth);
+      } else if (c == '|' || c == '^' || c == '$') {
+        atom_depth = -1;
+      } else {
+        atom_depth = 0;
+      }
+    }
+    return std::nullopt;
+  }
+
   StatusOr<uint32_t> CompileRegex(const std::string& pattern, size_t col) {
     if (pattern.size() > kMaxRegexLength) return ErrorAt(col, "regular expression too long");
     if (RepetitionTooLarge(pattern)) {
       return ErrorAt(col, "regular expression repeats too much (counted repetitions multiply "
                           "beyond " + std::to_string(kMaxRegexRepetition) + ")");
+    }
+    if (auto nested = NestedRepetition(pattern)) {
+      return ErrorAt(col, "regular expression has " + *nested +
+                              " (backtracking would take exponential time)");
     }
     try {
       regexes_.emplace_back(pattern, std::regex::ECMAScript);

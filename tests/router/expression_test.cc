@@ -254,11 +254,28 @@ TEST_F(ExpressionTest, CompileErrorsNameTheColumn) {
       {"", "column 1: empty expression"},
       {"$x", "column 1: unknown capture group '$x'"},
       {"matches('a{1000}{1000}', rcpt)", "column 1: regular expression repeats too much"},
+      {"matches('a**', rcpt)", "column 1: regular expression has a repetition of a repetition"},
+      {"matches('^(||x)*+@', rcpt)", "column 1: regular expression has a repetition of a rep"},
+      {"matches('a{2}*', rcpt)", "column 1: regular expression has a repetition of a repetition"},
+      {"matches('((a*)*)*b', rcpt)", "column 1: regular expression has repetitions nested more"},
+      {"matches('(x(?:a+)+)+', rcpt)", "column 1: regular expression has repetitions nested more"},
   };
   for (const Case& c : cases) {
     EXPECT_NE(CompileError(c.expr).find(c.want), std::string::npos)
         << c.expr << " -> " << CompileError(c.expr);
   }
+}
+
+// The backtracking guard refuses only repetitions of repetitions and nesting beyond two: the
+// patterns a routing policy uses still compile.
+TEST_F(ExpressionTest, OrdinaryRegularExpressionsPassTheBacktrackingGuard) {
+  for (const char* expr : {"matches('^([a-z0-9-]+\\.)*example\\.org$', rcpt_domain)",
+                           "matches('^(.+)@(.+)$', rcpt)", "matches('a*?b', rcpt)",
+                           "matches('[*+?]+x', rcpt)",
+                           "matches('(?:ab)+c{2,3}', rcpt)", "matches('(a{2}){3}', rcpt)"}) {
+    EXPECT_EQ(CompileError(expr), "ok") << expr;
+  }
+  EXPECT_EQ(Eval("matches('^([a-z0-9-]+\\.)*foobar\\.net$', 'mx1.foobar.net')"), "1");
 }
 
 TEST_F(ExpressionTest, HostVariablesAreRejectedInRcptExpressions) {
